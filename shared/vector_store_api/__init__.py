@@ -1,0 +1,1 @@
+"""Self-hosted, OpenAI-compatible Files + Vector Stores API."""

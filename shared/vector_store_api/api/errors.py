@@ -1,0 +1,100 @@
+"""Every error leaves as OpenAI's `{"error": {message, type, param, code}}` with OpenAI's status codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import APIError, InvalidRequest, NotFound, ServerError
+
+log = logging.getLogger(__name__)
+
+INVALID_JSON_MESSAGE = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
+    "library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
+)
+SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
+
+_REQUEST_PARTS = {"body", "query", "path", "form", "header"}
+_FILTER_TAGS = {"comparison", "compound"}
+_CHUNKING_TAGS = {"auto", "static"}
+
+
+def _param(loc: Iterable[Any]) -> str | None:
+    """A dotted parameter path, without the union tags and validator names pydantic adds."""
+    parts: list[str] = []
+    previous: Any = None
+    for part in loc:
+        skip = (
+            part in _REQUEST_PARTS
+            or part in _FILTER_TAGS
+            or (previous == "chunking_strategy" and part in _CHUNKING_TAGS)
+            or "[" in str(part)
+        )
+        previous = part
+        if skip:
+            continue
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + str(part))
+    return "".join(parts) or None
+
+
+def validation_error(errors: list[dict]) -> InvalidRequest:
+    """Turn pydantic/FastAPI errors into one OpenAI-style 400, naming the first offending parameter."""
+    first = errors[0]
+    kind = first.get("type", "")
+    loc = first.get("loc", ())
+    param = _param(loc)
+    if kind == "json_invalid":
+        return InvalidRequest(INVALID_JSON_MESSAGE, code="invalid_json")
+    if kind == "extra_forbidden":
+        return InvalidRequest(f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter")
+    if kind == "missing":
+        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    message = first.get("msg", "invalid value")
+    message = message.removeprefix("Value error, ")
+    if kind in ("model_type", "dict_type") and param is None:
+        return InvalidRequest("The request body must be a JSON object.", code="invalid_type")
+    return InvalidRequest(f"Invalid '{param}': {message}.", param=param, code="invalid_value")
+
+
+def from_validation_error(error: ValidationError) -> InvalidRequest:
+    return validation_error(error.errors(include_url=False))
+
+
+def error_response(error: APIError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(_: Request, error: APIError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(validation_error(list(error.errors())))
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(_: Request, error: ValidationError) -> JSONResponse:
+        return error_response(from_validation_error(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            api_error: APIError = NotFound(f"Invalid URL ({request.method} {request.url.path})")
+        elif error.status_code == 405:
+            api_error = InvalidRequest(f"Invalid method for URL ({request.method} {request.url.path})")
+            api_error.status_code = 405
+        else:
+            api_error = APIError(str(error.detail))
+            api_error.status_code = error.status_code
+        return error_response(api_error)

@@ -1,0 +1,68 @@
+"""/v1/files"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import StreamingResponse
+
+from ...services.files import FILES_LIST_MAX_LIMIT
+from ..deps import current_tenant, services
+from ..responses import respond, respond_page
+
+router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(current_tenant)])
+
+
+@router.post("")
+def create_file(
+    file: UploadFile = File(...),
+    purpose: str = Form(...),
+    expires_after_anchor: str | None = Form(None, alias="expires_after[anchor]"),
+    expires_after_seconds: int | None = Form(None, alias="expires_after[seconds]"),
+    tenant: str = Depends(current_tenant),
+    svc=Depends(services),
+):
+    created = svc.files.upload(
+        tenant, file.filename or "", file.file, purpose, expires_after_anchor, expires_after_seconds
+    )
+    return respond(created)
+
+
+@router.get("")
+def list_files(
+    purpose: str | None = None,
+    limit: int = Query(FILES_LIST_MAX_LIMIT, ge=1, le=FILES_LIST_MAX_LIMIT),
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+    tenant: str = Depends(current_tenant),
+    svc=Depends(services),
+):
+    return respond_page(svc.files.list(tenant, purpose, limit, order, after))
+
+
+@router.get("/{file_id}")
+def retrieve_file(file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+    return respond(svc.files.retrieve(tenant, file_id))
+
+
+@router.delete("/{file_id}")
+def delete_file(file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+    return respond(svc.files.delete(tenant, file_id))
+
+
+@router.get("/{file_id}/content")
+def file_content(file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+    file, chunks = svc.files.content(tenant, file_id)
+    return StreamingResponse(
+        chunks,
+        media_type="application/octet-stream",
+        headers={
+            "content-length": str(file.bytes),
+            "content-disposition": f'attachment; filename="{_header_safe(file.filename)}"',
+        },
+    )
+
+
+def _header_safe(filename: str) -> str:
+    return "".join(c if c.isprintable() and c not in '"\\' and ord(c) < 128 else "_" for c in filename)

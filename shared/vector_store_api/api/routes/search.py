@@ -1,0 +1,21 @@
+"""/v1/vector_stores/{id}/search"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from ...models.search import SearchRequest
+from ..deps import current_tenant, json_body, services
+from ..responses import respond
+
+router = APIRouter(prefix="/v1/vector_stores", tags=["search"], dependencies=[Depends(current_tenant)])
+
+
+@router.post("/{vector_store_id}/search")
+def search_vector_store(
+    vector_store_id: str,
+    body: SearchRequest = Depends(json_body(SearchRequest)),
+    tenant: str = Depends(current_tenant),
+    svc=Depends(services),
+):
+    return respond(svc.search.search(tenant, vector_store_id, body))

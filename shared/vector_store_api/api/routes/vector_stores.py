@@ -1,0 +1,54 @@
+"""/v1/vector_stores (the stores themselves)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from ...models.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest
+from ..deps import current_tenant, json_body, services
+from ..responses import respond, respond_page
+
+router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(current_tenant)])
+
+
+@router.post("")
+def create_vector_store(
+    body: CreateVectorStoreRequest = Depends(json_body(CreateVectorStoreRequest)),
+    tenant: str = Depends(current_tenant),
+    svc=Depends(services),
+):
+    return respond(svc.stores.create(tenant, body), svc.poll_after_ms)
+
+
+@router.get("")
+def list_vector_stores(
+    limit: int = Query(20, ge=1, le=100),
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+    before: str | None = None,
+    tenant: str = Depends(current_tenant),
+    svc=Depends(services),
+):
+    return respond_page(svc.stores.list(tenant, limit, order, after, before))
+
+
+@router.get("/{vector_store_id}")
+def retrieve_vector_store(vector_store_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+    return respond(svc.stores.retrieve(tenant, vector_store_id), svc.poll_after_ms)
+
+
+@router.post("/{vector_store_id}")
+def update_vector_store(
+    vector_store_id: str,
+    body: UpdateVectorStoreRequest = Depends(json_body(UpdateVectorStoreRequest)),
+    tenant: str = Depends(current_tenant),
+    svc=Depends(services),
+):
+    return respond(svc.stores.update(tenant, vector_store_id, body), svc.poll_after_ms)
+
+
+@router.delete("/{vector_store_id}")
+def delete_vector_store(vector_store_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+    return respond(svc.stores.delete(tenant, vector_store_id))

@@ -1,0 +1,87 @@
+"""Builds a FastAPI app from a set of routers. Lambda handlers and the local server both use it."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any, Callable, Sequence
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
+from .api.routes import files, search, vector_store_files, vector_stores
+from .errors import ServerError
+
+log = logging.getLogger(__name__)
+
+FILES = files.router
+VECTOR_STORES = vector_stores.router
+VECTOR_STORE_FILES = vector_store_files.router  # files and file batches
+SEARCH = search.router
+ALL_ROUTERS: tuple[APIRouter, ...] = (FILES, VECTOR_STORES, VECTOR_STORE_FILES, SEARCH)
+
+
+class RequestIdMiddleware:
+    """Every response carries `x-request-id` (the SDK exposes it as `_request_id`), 500s included.
+
+    Unhandled exceptions become OpenAI-style 500s here, inside this middleware, because
+    Starlette's own catch-all handler runs outside user middleware (and would drop the header).
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + secrets.token_hex(16)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            response = error_response(ServerError(SERVER_ERROR_MESSAGE))
+            await response(scope, receive, send_with_id)
+
+
+def create_app(
+    routers: Sequence[APIRouter],
+    services: Callable[[], Any],
+    *,
+    lifespan: Any = None,
+    ready: Callable[[], bool] = lambda: True,
+) -> FastAPI:
+    """`services` returns the Services container (built lazily, once per process)."""
+    app = FastAPI(
+        title="OpenAI-compatible Vector Stores API",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict:
+        if not ready():
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return {"status": "ok"}
+
+    app.add_middleware(RequestIdMiddleware)
+    return app

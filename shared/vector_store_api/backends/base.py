@@ -1,0 +1,70 @@
+"""The vector index interface every backend implements (pgvector now, OpenSearch later)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from ..models.search import ComparisonFilter, CompoundFilter
+
+Filter = ComparisonFilter | CompoundFilter
+
+
+@dataclass(frozen=True)
+class ChunkToIndex:
+    chunk_index: int
+    text: str
+    token_count: int
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """One candidate chunk; `score` is backend-specific (cosine similarity or text rank)."""
+
+    chunk_id: str
+    file_id: str
+    text: str
+    attributes: dict[str, Any] | None
+    score: float
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """What an index needs to know about a store."""
+
+    tenant_id: str
+    store_id: str
+    dimension: int
+
+
+class VectorIndex(Protocol):
+    def prepare_store(self, store: StoreRef) -> None:
+        """Create whatever the store needs (e.g. an index for its dimension). Idempotent."""
+
+    def replace_file_chunks(
+        self,
+        store: StoreRef,
+        file_id: str,
+        attributes: dict[str, Any] | None,
+        chunks: Sequence[ChunkToIndex],
+        embeddings: np.ndarray,
+    ) -> bool:
+        """Replace the file's chunks in the store (idempotent). False if the file is no longer attached."""
+
+    def update_attributes(self, store: StoreRef, file_id: str, attributes: dict[str, Any] | None) -> None: ...
+
+    def delete_file_chunks(self, store: StoreRef, file_id: str) -> None: ...
+
+    def delete_store(self, store: StoreRef) -> None: ...
+
+    def file_chunk_texts(self, store: StoreRef, file_id: str) -> list[str]: ...
+
+    def dense_search(
+        self, store: StoreRef, vector: np.ndarray, k: int, filters: Filter | None
+    ) -> list[ChunkHit]:
+        """Exactly min(k, matching chunks) nearest chunks by cosine similarity, best first."""
+
+    def text_search(self, store: StoreRef, query: str, k: int, filters: Filter | None) -> list[ChunkHit]:
+        """Up to k full-text matches, best first."""

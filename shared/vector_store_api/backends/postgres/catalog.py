@@ -1,0 +1,651 @@
+"""Files, vector stores, attachments and batches in PostgreSQL.
+
+Counts and usage are always computed from the attachment rows (never kept as counters), so they
+cannot drift from the files. Every query is scoped by tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Sequence
+
+from psycopg.types.json import Jsonb
+
+from ...models.common import FileCounts, StaticChunking, StaticChunkingStrategyObject
+from ...models.files import FileObject
+from ...models.vector_stores import (
+    LastError,
+    StoreExpiresAfterObject,
+    VectorStore,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+)
+from .database import Database
+
+Order = Literal["asc", "desc"]
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    object: FileObject
+    tenant_id: str
+    blob_key: str
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """The parts of a store that decide how its files are embedded and indexed."""
+
+    tenant_id: str
+    store_id: str
+    embedding_provider: str
+    embedding_model: str
+    embedding_dimension: int
+    provider_id: str
+    expired: bool
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """What the ingest worker needs for one vector store file."""
+
+    tenant_id: str
+    store: StoreConfig
+    file_id: str
+    filename: str
+    blob_key: str
+    status: str
+    attributes: dict[str, Any] | None
+    chunk_size: int
+    chunk_overlap: int
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    file_id: str
+    attributes: dict[str, Any] | None
+    chunking: StaticChunking
+
+
+_COUNTS_SQL = """
+    count(*) FILTER (WHERE status = 'in_progress') AS in_progress,
+    count(*) FILTER (WHERE status = 'completed')   AS completed,
+    count(*) FILTER (WHERE status = 'failed')      AS failed,
+    count(*) FILTER (WHERE status = 'cancelled')   AS cancelled,
+    count(*)                                       AS total
+"""
+
+_STORE_SELECT = f"""
+    SELECT s.*, c.*, u.usage_bytes
+    FROM vector_stores s
+    CROSS JOIN LATERAL (SELECT {_COUNTS_SQL} FROM vector_store_files f WHERE f.vector_store_id = s.id) c
+    CROSS JOIN LATERAL (
+        SELECT coalesce(sum(usage_bytes), 0)::bigint AS usage_bytes
+        FROM vector_store_files f WHERE f.vector_store_id = s.id
+    ) u
+"""
+
+_ATTACHMENT_COLUMNS = """
+    f.vector_store_id, f.file_id, f.created_at, f.status, f.usage_bytes, f.last_error,
+    f.attributes, f.chunk_size, f.chunk_overlap
+"""
+
+
+def _counts(row: dict) -> FileCounts:
+    return FileCounts(
+        in_progress=row["in_progress"],
+        completed=row["completed"],
+        failed=row["failed"],
+        cancelled=row["cancelled"],
+        total=row["total"],
+    )
+
+
+def _store_expires_at(row: dict) -> int | None:
+    days = row["expires_after_days"]
+    return row["last_active_at"] + days * DAY if days else None
+
+
+def _to_store(row: dict, now: int) -> VectorStore:
+    counts = _counts(row)
+    expires_at = _store_expires_at(row)
+    if expires_at is not None and expires_at <= now:
+        status = "expired"
+    elif counts.in_progress:
+        status = "in_progress"
+    else:
+        status = "completed"
+    return VectorStore(
+        id=row["id"],
+        created_at=row["created_at"],
+        name=row["name"],
+        description=row["description"],
+        usage_bytes=row["usage_bytes"],
+        file_counts=counts,
+        status=status,
+        last_active_at=row["last_active_at"],
+        metadata=row["metadata"],
+        expires_after=(
+            StoreExpiresAfterObject(anchor="last_active_at", days=row["expires_after_days"])
+            if row["expires_after_days"]
+            else None
+        ),
+        expires_at=expires_at,
+        embedding_model=row["embedding_model"],
+        embedding_dimension=row["embedding_dimension"],
+        provider_id=row["provider_id"],
+    )
+
+
+def _to_store_config(row: dict, now: int) -> StoreConfig:
+    expires_at = _store_expires_at(row)
+    return StoreConfig(
+        tenant_id=row["tenant_id"],
+        store_id=row["id"],
+        embedding_provider=row["embedding_provider"],
+        embedding_model=row["embedding_model"],
+        embedding_dimension=row["embedding_dimension"],
+        provider_id=row["provider_id"],
+        expired=expires_at is not None and expires_at <= now,
+    )
+
+
+def _to_file(row: dict) -> FileObject:
+    return FileObject(
+        id=row["id"],
+        bytes=row["bytes"],
+        created_at=row["created_at"],
+        filename=row["filename"],
+        purpose=row["purpose"],
+        expires_at=row["expires_at"],
+    )
+
+
+def _to_attachment(row: dict) -> VectorStoreFile:
+    return VectorStoreFile(
+        id=row["file_id"],
+        created_at=row["created_at"],
+        vector_store_id=row["vector_store_id"],
+        status=row["status"],
+        usage_bytes=row["usage_bytes"],
+        last_error=LastError(**row["last_error"]) if row["last_error"] else None,
+        attributes=row["attributes"],
+        chunking_strategy=StaticChunkingStrategyObject(
+            static=StaticChunking(max_chunk_size_tokens=row["chunk_size"], chunk_overlap_tokens=row["chunk_overlap"])
+        ),
+    )
+
+
+def _batch_status(cancelled: bool, counts: FileCounts) -> str:
+    if cancelled:
+        return "cancelled"
+    if counts.in_progress:
+        return "in_progress"
+    if counts.total and counts.failed == counts.total:
+        return "failed"
+    return "completed"
+
+
+def _page(rows: list[dict], limit: int, reverse: bool) -> tuple[list[dict], bool]:
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if reverse:
+        rows.reverse()
+    return rows, has_more
+
+
+def _keyset(
+    column: str, order: Order, after: Any | None, before: Any | None
+) -> tuple[str, list[Any], str, bool]:
+    """WHERE fragment, its params, ORDER BY and whether to reverse the fetched rows.
+
+    `after` continues the list past the cursor; `before` returns the items immediately
+    preceding it, in the list's own order (so it is fetched backwards and reversed).
+    """
+    older, newer = ("<", ">") if order == "desc" else (">", "<")
+    clauses, params = [], []
+    if after is not None:
+        clauses.append(f"{column} {older} %s")
+        params.append(after)
+    if before is not None:
+        clauses.append(f"{column} {newer} %s")
+        params.append(before)
+    forward = "DESC" if order == "desc" else "ASC"
+    backward = "ASC" if order == "desc" else "DESC"
+    reverse = before is not None and after is None
+    direction = backward if reverse else forward
+    where = (" AND " + " AND ".join(clauses)) if clauses else ""
+    return where, params, f"ORDER BY {column} {direction}", reverse
+
+
+class Catalog:
+    def __init__(self, db: Database):
+        self._db = db
+
+    # ---------------------------------------------------------------- files
+    def insert_file(self, tenant_id: str, file: FileObject, blob_key: str) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO files (id, tenant_id, created_at, bytes, filename, purpose, expires_at, blob_key)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (file.id, tenant_id, file.created_at, file.bytes, file.filename, file.purpose, file.expires_at, blob_key),
+            )
+
+    def get_file(self, tenant_id: str, file_id: str, now: int) -> StoredFile | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM files WHERE tenant_id = %s AND id = %s AND (expires_at IS NULL OR expires_at > %s)",
+                (tenant_id, file_id, now),
+            ).fetchone()
+        return StoredFile(_to_file(row), row["tenant_id"], row["blob_key"]) if row else None
+
+    def existing_file_ids(self, tenant_id: str, file_ids: Sequence[str], now: int) -> set[str]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id FROM files WHERE tenant_id = %s AND id = ANY(%s) AND (expires_at IS NULL OR expires_at > %s)",
+                (tenant_id, list(file_ids), now),
+            ).fetchall()
+        return {row["id"] for row in rows}
+
+    def list_files(
+        self, tenant_id: str, purpose: str | None, limit: int, order: Order, after: str | None, now: int
+    ) -> Page:
+        where, params, order_by, reverse = _keyset("id", order, after, None)
+        purpose_sql = " AND purpose = %s" if purpose else ""
+        purpose_params = [purpose] if purpose else []
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM files WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)"
+                f"{purpose_sql}{where} {order_by} LIMIT %s",
+                [tenant_id, now, *purpose_params, *params, limit + 1],
+            ).fetchall()
+        rows, has_more = _page(rows, limit, reverse)
+        return Page([_to_file(r) for r in rows], has_more)
+
+    def delete_file(self, tenant_id: str, file_id: str) -> tuple[str, list[str]] | None:
+        """Delete a file and (by cascade) its attachments and chunks. Returns its blob key and stores."""
+        with self._db.connection() as conn, conn.transaction():
+            stores = conn.execute(
+                "SELECT vector_store_id FROM vector_store_files WHERE tenant_id = %s AND file_id = %s",
+                (tenant_id, file_id),
+            ).fetchall()
+            row = conn.execute(
+                "DELETE FROM files WHERE tenant_id = %s AND id = %s RETURNING blob_key", (tenant_id, file_id)
+            ).fetchone()
+        if row is None:
+            return None
+        return row["blob_key"], [s["vector_store_id"] for s in stores]
+
+    def expired_files(self, now: int, limit: int = 500) -> list[tuple[str, str]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT tenant_id, id FROM files WHERE expires_at IS NOT NULL AND expires_at <= %s LIMIT %s",
+                (now, limit),
+            ).fetchall()
+        return [(r["tenant_id"], r["id"]) for r in rows]
+
+    # --------------------------------------------------------------- stores
+    def insert_store(
+        self,
+        tenant_id: str,
+        store_id: str,
+        created_at: int,
+        name: str,
+        description: str | None,
+        metadata: dict[str, str] | None,
+        expires_after_days: int | None,
+        embedding_provider: str,
+        embedding_model: str,
+        embedding_dimension: int,
+        provider_id: str,
+    ) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO vector_stores (id, tenant_id, created_at, name, description, metadata,"
+                " expires_after_days, last_active_at, embedding_provider, embedding_model,"
+                " embedding_dimension, provider_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    store_id,
+                    tenant_id,
+                    created_at,
+                    name,
+                    description,
+                    Jsonb(metadata) if metadata is not None else None,
+                    expires_after_days,
+                    created_at,
+                    embedding_provider,
+                    embedding_model,
+                    embedding_dimension,
+                    provider_id,
+                ),
+            )
+
+    def get_store(self, tenant_id: str, store_id: str, now: int) -> VectorStore | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                _STORE_SELECT + " WHERE s.tenant_id = %s AND s.id = %s", (tenant_id, store_id)
+            ).fetchone()
+        return _to_store(row, now) if row else None
+
+    def get_store_config(self, tenant_id: str, store_id: str, now: int) -> StoreConfig | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM vector_stores WHERE tenant_id = %s AND id = %s", (tenant_id, store_id)
+            ).fetchone()
+        return _to_store_config(row, now) if row else None
+
+    def list_stores(
+        self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None, now: int
+    ) -> Page:
+        where, params, order_by, reverse = _keyset("s.id", order, after, before)
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                _STORE_SELECT + f" WHERE s.tenant_id = %s{where} {order_by} LIMIT %s",
+                [tenant_id, *params, limit + 1],
+            ).fetchall()
+        rows, has_more = _page(rows, limit, reverse)
+        return Page([_to_store(r, now) for r in rows], has_more)
+
+    def update_store(self, tenant_id: str, store_id: str, changes: dict[str, Any]) -> bool:
+        """Apply column changes (keys from a fixed set chosen by the service)."""
+        allowed = {"name", "metadata", "expires_after_days", "last_active_at"}
+        assert set(changes) <= allowed, changes
+        if not changes:
+            return self._store_exists(tenant_id, store_id)
+        columns = ", ".join(f"{column} = %s" for column in changes)
+        values = [Jsonb(v) if k == "metadata" and v is not None else v for k, v in changes.items()]
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                f"UPDATE vector_stores SET {columns} WHERE tenant_id = %s AND id = %s",
+                [*values, tenant_id, store_id],
+            )
+            return cur.rowcount == 1
+
+    def _store_exists(self, tenant_id: str, store_id: str) -> bool:
+        with self._db.connection() as conn:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM vector_stores WHERE tenant_id = %s AND id = %s", (tenant_id, store_id)
+                ).fetchone()
+                is not None
+            )
+
+    def touch_store(self, tenant_id: str, store_id: str, now: int) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                "UPDATE vector_stores SET last_active_at = %s WHERE tenant_id = %s AND id = %s AND last_active_at < %s",
+                (now, tenant_id, store_id, now),
+            )
+
+    def delete_store(self, tenant_id: str, store_id: str) -> bool:
+        """Delete a store with its attachments, batches and chunks, in one transaction (by cascade)."""
+        with self._db.connection() as conn:
+            cur = conn.execute("DELETE FROM vector_stores WHERE tenant_id = %s AND id = %s", (tenant_id, store_id))
+            return cur.rowcount == 1
+
+    def expired_stores_with_files(self, now: int, limit: int = 100) -> list[tuple[str, str]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT s.tenant_id, s.id FROM vector_stores s WHERE s.expires_after_days IS NOT NULL"
+                " AND s.last_active_at + s.expires_after_days * %s <= %s"
+                " AND EXISTS (SELECT 1 FROM vector_store_files f WHERE f.vector_store_id = s.id) LIMIT %s",
+                (DAY, now, limit),
+            ).fetchall()
+        return [(r["tenant_id"], r["id"]) for r in rows]
+
+    def detach_all(self, tenant_id: str, store_id: str) -> list[str]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "DELETE FROM vector_store_files WHERE tenant_id = %s AND vector_store_id = %s RETURNING file_id",
+                (tenant_id, store_id),
+            ).fetchall()
+        return [r["file_id"] for r in rows]
+
+    # ---------------------------------------------------------- attachments
+    def attach(
+        self, tenant_id: str, store_id: str, entries: Sequence[NewAttachment], now: int, batch_id: str | None = None
+    ) -> list[str]:
+        """Attach files (already-attached ones are left as they are). Returns the newly attached ids.
+
+        With `batch_id`, the batch row must already exist in this transaction's caller; every entry
+        joins the batch whether or not it was attached before.
+        """
+        with self._db.connection() as conn, conn.transaction():
+            return self._attach(conn, tenant_id, store_id, entries, now, batch_id)
+
+    def _attach(self, conn, tenant_id, store_id, entries, now, batch_id) -> list[str]:
+        created: list[str] = []
+        for entry in entries:
+            seq = conn.execute("SELECT nextval('attachment_seq') AS seq").fetchone()["seq"]
+            row = conn.execute(
+                "INSERT INTO vector_store_files (vector_store_id, file_id, tenant_id, seq, created_at, status,"
+                " attributes, chunk_size, chunk_overlap) VALUES (%s, %s, %s, %s, %s, 'in_progress', %s, %s, %s)"
+                " ON CONFLICT (vector_store_id, file_id) DO NOTHING RETURNING file_id",
+                (
+                    store_id,
+                    entry.file_id,
+                    tenant_id,
+                    seq,
+                    now,
+                    Jsonb(entry.attributes) if entry.attributes is not None else None,
+                    entry.chunking.max_chunk_size_tokens,
+                    entry.chunking.chunk_overlap_tokens,
+                ),
+            ).fetchone()
+            if row is not None:
+                created.append(entry.file_id)
+                conn.execute(
+                    "INSERT INTO vector_store_file_positions (vector_store_id, file_id, seq) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (vector_store_id, file_id) DO UPDATE SET seq = EXCLUDED.seq",
+                    (store_id, entry.file_id, seq),
+                )
+            if batch_id is not None:
+                conn.execute(
+                    "INSERT INTO file_batch_files (batch_id, file_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    (batch_id, entry.file_id),
+                )
+        return created
+
+    def get_attachment(self, tenant_id: str, store_id: str, file_id: str) -> VectorStoreFile | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                f"SELECT {_ATTACHMENT_COLUMNS} FROM vector_store_files f"
+                " WHERE f.tenant_id = %s AND f.vector_store_id = %s AND f.file_id = %s",
+                (tenant_id, store_id, file_id),
+            ).fetchone()
+        return _to_attachment(row) if row else None
+
+    def list_attachments(
+        self,
+        tenant_id: str,
+        store_id: str,
+        status: str | None,
+        limit: int,
+        order: Order,
+        after: str | None,
+        before: str | None,
+        batch_id: str | None = None,
+    ) -> Page:
+        """List a store's files, or a batch's files, in attachment order."""
+        with self._db.connection() as conn:
+            if batch_id is None:
+                source = "vector_store_files f"
+                seq_column = "f.seq"
+                scope_sql, scope_params = "", []
+                cursor_sql = "SELECT seq FROM vector_store_file_positions WHERE vector_store_id = %s AND file_id = %s"
+                cursor_scope = store_id
+            else:
+                source = "file_batch_files b JOIN vector_store_files f ON f.file_id = b.file_id"
+                seq_column = "b.seq"
+                scope_sql, scope_params = " AND b.batch_id = %s", [batch_id]
+                cursor_sql = "SELECT seq FROM file_batch_files WHERE batch_id = %s AND file_id = %s"
+                cursor_scope = batch_id
+            cursors = []
+            for name, value in (("after", after), ("before", before)):
+                if value is None:
+                    cursors.append(None)
+                    continue
+                row = conn.execute(cursor_sql, (cursor_scope, value)).fetchone()
+                if row is None:
+                    raise LookupError(name, value)
+                cursors.append(row["seq"])
+            where, params, order_by, reverse = _keyset(seq_column, order, cursors[0], cursors[1])
+            status_sql = " AND f.status = %s" if status else ""
+            rows = conn.execute(
+                f"SELECT {_ATTACHMENT_COLUMNS} FROM {source}"
+                f" WHERE f.tenant_id = %s AND f.vector_store_id = %s{scope_sql}{status_sql}{where} {order_by} LIMIT %s",
+                [tenant_id, store_id, *scope_params, *([status] if status else []), *params, limit + 1],
+            ).fetchall()
+        rows, has_more = _page(rows, limit, reverse)
+        return Page([_to_attachment(r) for r in rows], has_more)
+
+    def update_attributes(
+        self, tenant_id: str, store_id: str, file_id: str, attributes: dict[str, Any] | None
+    ) -> VectorStoreFile | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "UPDATE vector_store_files f SET attributes = %s"
+                " WHERE f.tenant_id = %s AND f.vector_store_id = %s AND f.file_id = %s"
+                f" RETURNING {_ATTACHMENT_COLUMNS}",
+                (Jsonb(attributes) if attributes is not None else None, tenant_id, store_id, file_id),
+            ).fetchone()
+        return _to_attachment(row) if row else None
+
+    def detach(self, tenant_id: str, store_id: str, file_id: str) -> bool:
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "DELETE FROM vector_store_files WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s",
+                (tenant_id, store_id, file_id),
+            )
+            return cur.rowcount == 1
+
+    def get_ingest_target(self, tenant_id: str, store_id: str, file_id: str, now: int) -> Attachment | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT f.status, f.attributes, f.chunk_size, f.chunk_overlap, fi.filename, fi.blob_key, s.*"
+                " FROM vector_store_files f"
+                " JOIN files fi ON fi.id = f.file_id"
+                " JOIN vector_stores s ON s.id = f.vector_store_id"
+                " WHERE f.tenant_id = %s AND f.vector_store_id = %s AND f.file_id = %s",
+                (tenant_id, store_id, file_id),
+            ).fetchone()
+        if row is None:
+            return None
+        return Attachment(
+            tenant_id=tenant_id,
+            store=_to_store_config(row, now),
+            file_id=file_id,
+            filename=row["filename"],
+            blob_key=row["blob_key"],
+            status=row["status"],
+            attributes=row["attributes"],
+            chunk_size=row["chunk_size"],
+            chunk_overlap=row["chunk_overlap"],
+        )
+
+    def current_attributes(self, tenant_id: str, store_id: str, file_id: str) -> tuple[bool, dict | None]:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT attributes FROM vector_store_files WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s",
+                (tenant_id, store_id, file_id),
+            ).fetchone()
+        return (row is not None, row["attributes"] if row else None)
+
+    def finish_attachment(
+        self,
+        tenant_id: str,
+        store_id: str,
+        file_id: str,
+        status: Literal["completed", "failed"],
+        usage_bytes: int,
+        last_error: LastError | None,
+    ) -> bool:
+        """Settle an in-progress attachment. False if it was cancelled or detached meanwhile."""
+        with self._db.connection() as conn:
+            cur = conn.execute(
+                "UPDATE vector_store_files SET status = %s, usage_bytes = %s, last_error = %s"
+                " WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s AND status = 'in_progress'",
+                (
+                    status,
+                    usage_bytes,
+                    Jsonb(last_error.model_dump()) if last_error else None,
+                    tenant_id,
+                    store_id,
+                    file_id,
+                ),
+            )
+            return cur.rowcount == 1
+
+    def in_progress_attachments(self) -> list[tuple[str, str, str]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT tenant_id, vector_store_id, file_id FROM vector_store_files"
+                " WHERE status = 'in_progress' ORDER BY seq"
+            ).fetchall()
+        return [(r["tenant_id"], r["vector_store_id"], r["file_id"]) for r in rows]
+
+    # -------------------------------------------------------------- batches
+    def create_batch(
+        self, tenant_id: str, store_id: str, batch_id: str, entries: Sequence[NewAttachment], now: int
+    ) -> list[str]:
+        with self._db.connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO file_batches (id, tenant_id, vector_store_id, created_at) VALUES (%s, %s, %s, %s)",
+                (batch_id, tenant_id, store_id, now),
+            )
+            return self._attach(conn, tenant_id, store_id, entries, now, batch_id)
+
+    def get_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                f"SELECT b.*, c.* FROM file_batches b CROSS JOIN LATERAL ("
+                f"  SELECT {_COUNTS_SQL} FROM file_batch_files bf"
+                "   JOIN vector_store_files f ON f.vector_store_id = b.vector_store_id AND f.file_id = bf.file_id"
+                "   WHERE bf.batch_id = b.id) c"
+                " WHERE b.tenant_id = %s AND b.vector_store_id = %s AND b.id = %s",
+                (tenant_id, store_id, batch_id),
+            ).fetchone()
+        if row is None:
+            return None
+        counts = _counts(row)
+        return VectorStoreFileBatch(
+            id=row["id"],
+            created_at=row["created_at"],
+            vector_store_id=row["vector_store_id"],
+            status=_batch_status(row["cancelled"], counts),
+            file_counts=counts,
+        )
+
+    def cancel_batch(self, tenant_id: str, store_id: str, batch_id: str) -> list[str]:
+        """Mark the batch cancelled and its in-progress files cancelled. Returns the cancelled file ids.
+
+        A batch whose files have all settled is left unchanged.
+        """
+        with self._db.connection() as conn, conn.transaction():
+            rows = conn.execute(
+                "UPDATE vector_store_files f SET status = 'cancelled'"
+                " FROM file_batch_files bf"
+                " WHERE bf.batch_id = %s AND f.vector_store_id = %s AND f.file_id = bf.file_id"
+                " AND f.tenant_id = %s AND f.status = 'in_progress' RETURNING f.file_id",
+                (batch_id, store_id, tenant_id),
+            ).fetchall()
+            if rows:
+                conn.execute(
+                    "UPDATE file_batches SET cancelled = true WHERE tenant_id = %s AND id = %s", (tenant_id, batch_id)
+                )
+        return [r["file_id"] for r in rows]
+
+    # --------------------------------------------------------------- search
+    def filenames(self, tenant_id: str, file_ids: Iterable[str]) -> dict[str, str]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, filename FROM files WHERE tenant_id = %s AND id = ANY(%s)", (tenant_id, list(file_ids))
+            ).fetchall()
+        return {r["id"]: r["filename"] for r in rows}

@@ -1,0 +1,123 @@
+"""Idempotent schema migrations, run on start-up under an advisory lock (many processes may start at once)."""
+
+from __future__ import annotations
+
+from psycopg import Connection
+
+MIGRATION_LOCK_ID = 7_345_001
+
+# Append only: each entry runs once, in order, inside one transaction.
+MIGRATIONS: list[str] = [
+    # 1: catalog (files, stores, attachments, batches) and chunks.
+    """
+    CREATE EXTENSION IF NOT EXISTS vector;
+
+    CREATE TABLE files (
+        id          text COLLATE "C" PRIMARY KEY,
+        tenant_id   text NOT NULL,
+        created_at  bigint NOT NULL,
+        bytes       bigint NOT NULL,
+        filename    text NOT NULL,
+        purpose     text NOT NULL,
+        expires_at  bigint,
+        blob_key    text NOT NULL
+    );
+    CREATE INDEX files_by_tenant ON files (tenant_id, id);
+    CREATE INDEX files_by_expiry ON files (expires_at) WHERE expires_at IS NOT NULL;
+
+    CREATE TABLE vector_stores (
+        id                   text COLLATE "C" PRIMARY KEY,
+        tenant_id            text NOT NULL,
+        created_at           bigint NOT NULL,
+        name                 text NOT NULL DEFAULT '',
+        description          text,
+        metadata             jsonb,
+        expires_after_days   integer,
+        last_active_at       bigint NOT NULL,
+        embedding_provider   text NOT NULL,
+        embedding_model      text NOT NULL,
+        embedding_dimension  integer NOT NULL,
+        provider_id          text NOT NULL
+    );
+    CREATE INDEX vector_stores_by_tenant ON vector_stores (tenant_id, id);
+
+    -- Every attachment ever made gets a position; positions outlive detaches so list cursors stay valid.
+    CREATE TABLE vector_store_file_positions (
+        vector_store_id  text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        file_id          text COLLATE "C" NOT NULL,
+        seq              bigint NOT NULL,
+        PRIMARY KEY (vector_store_id, file_id)
+    );
+    CREATE SEQUENCE attachment_seq;
+
+    CREATE TABLE vector_store_files (
+        vector_store_id  text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        file_id          text COLLATE "C" NOT NULL REFERENCES files (id) ON DELETE CASCADE,
+        tenant_id        text NOT NULL,
+        seq              bigint NOT NULL,
+        created_at       bigint NOT NULL,
+        status           text NOT NULL,
+        usage_bytes      bigint NOT NULL DEFAULT 0,
+        last_error       jsonb,
+        attributes       jsonb,
+        chunk_size       integer NOT NULL,
+        chunk_overlap    integer NOT NULL,
+        PRIMARY KEY (vector_store_id, file_id)
+    );
+    CREATE INDEX vector_store_files_by_seq ON vector_store_files (vector_store_id, seq);
+    CREATE INDEX vector_store_files_by_file ON vector_store_files (file_id);
+    CREATE INDEX vector_store_files_in_progress ON vector_store_files (vector_store_id) WHERE status = 'in_progress';
+
+    CREATE TABLE file_batches (
+        id               text COLLATE "C" PRIMARY KEY,
+        tenant_id        text NOT NULL,
+        vector_store_id  text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        created_at       bigint NOT NULL,
+        cancelled        boolean NOT NULL DEFAULT false
+    );
+    CREATE INDEX file_batches_by_store ON file_batches (vector_store_id);
+
+    CREATE TABLE file_batch_files (
+        batch_id  text COLLATE "C" NOT NULL REFERENCES file_batches (id) ON DELETE CASCADE,
+        file_id   text COLLATE "C" NOT NULL,
+        seq       bigint GENERATED ALWAYS AS IDENTITY,
+        PRIMARY KEY (batch_id, file_id)
+    );
+    CREATE INDEX file_batch_files_by_seq ON file_batch_files (batch_id, seq);
+
+    -- Chunks live with their attachment: detaching or deleting cascades in the same transaction.
+    -- `attributes` is a copy of the attachment's, so filters need no join.
+    CREATE TABLE chunks (
+        id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        vector_store_id  text COLLATE "C" NOT NULL,
+        file_id          text COLLATE "C" NOT NULL,
+        chunk_index      integer NOT NULL,
+        text             text NOT NULL,
+        token_count      integer NOT NULL,
+        attributes       jsonb,
+        dimension        integer NOT NULL,
+        embedding        vector NOT NULL,
+        tsv              tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, text)) STORED,
+        FOREIGN KEY (vector_store_id, file_id)
+            REFERENCES vector_store_files (vector_store_id, file_id) ON DELETE CASCADE
+    );
+    CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, chunk_index);
+    CREATE INDEX chunks_full_text ON chunks USING gin (tsv);
+    """,
+]
+
+
+def migrate(conn: Connection) -> None:
+    """Apply pending migrations; safe to call from many processes at once."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+        current = row[0] if not isinstance(row, dict) else row["coalesce"]
+        for version, sql in enumerate(MIGRATIONS, start=1):
+            if version <= current:
+                continue
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))

@@ -1,0 +1,125 @@
+"""Wiring: builds the adapters and services from Settings. Local mode and Lambda share it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from .backends.base import VectorIndex
+from .backends.postgres.catalog import Catalog
+from .backends.postgres.database import Database, start_embedded_server
+from .backends.postgres.pgvector_index import PgVectorIndex
+from .blobstore.base import BlobStore
+from .blobstore.local import LocalBlobStore
+from .embeddings.base import Embedder
+from .embeddings.factory import build_embedder, resolve_embedding_config
+from .queue.base import IngestJob, IngestQueue
+from .services.files import FileService
+from .services.ingest import IngestPipeline
+from .services.query_rewrite import build_rewriter
+from .services.search import SearchService
+from .services.vector_stores import VectorStoreService
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+QueueFactory = Callable[[IngestPipeline], IngestQueue]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    index: VectorIndex
+    blobs: BlobStore
+    queue: IngestQueue
+    pipeline: IngestPipeline
+    files: FileService
+    stores: VectorStoreService
+    search: SearchService
+
+    @property
+    def poll_after_ms(self) -> int:
+        return self.settings.poll_after_ms
+
+    def resume_unfinished(self) -> int:
+        """Re-queue attachments left in progress (e.g. by a crash); the pipeline is idempotent."""
+        jobs = [IngestJob(*row) for row in self.catalog.in_progress_attachments()]
+        if jobs:
+            self.queue.enqueue(jobs)
+        return len(jobs)
+
+    def sweep_expired(self) -> tuple[int, int]:
+        return self.files.delete_expired(), self.stores.expire_stores()
+
+    def close(self) -> None:
+        close_queue = getattr(self.queue, "close", None)
+        if close_queue:
+            close_queue()
+        self.db.close()
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return start_embedded_server(settings.data_dir)
+
+
+def embedding_resolver(settings: Settings) -> Callable[[str | None, int | None], tuple[str, str, int]]:
+    """(requested model, requested dimension) -> the store's (provider, model, dimension)."""
+
+    def resolve(model: str | None, dimension: int | None) -> tuple[str, str, int]:
+        provider = settings.embedding_provider
+        if model is None:
+            model = settings.embedding_model
+            dimension = dimension if dimension is not None else settings.embedding_dimension
+        resolved_model, resolved_dimension = resolve_embedding_config(provider, model, dimension)
+        return provider, resolved_model, resolved_dimension
+
+    return resolve
+
+
+def build_services(
+    settings: Settings,
+    *,
+    blobs: BlobStore | None = None,
+    queue_factory: QueueFactory | None = None,
+) -> Services:
+    # Fail fast on a bad default embedding configuration, before anything is created.
+    resolve = embedding_resolver(settings)
+    resolve(None, None)
+
+    db = Database(database_url(settings), settings.db_pool_min_size, settings.db_pool_max_size)
+    catalog = Catalog(db)
+    index = PgVectorIndex(
+        db,
+        hnsw_m=settings.hnsw_m,
+        hnsw_ef_construction=settings.hnsw_ef_construction,
+        hnsw_ef_search=settings.hnsw_ef_search,
+        exact_search_max_chunks=settings.exact_search_max_chunks,
+    )
+    blobs = blobs or LocalBlobStore(settings.data_dir / "files")
+
+    def embedder_for(provider: str, model: str, dimension: int) -> Embedder:
+        return build_embedder(provider, model, dimension, settings)
+
+    pipeline = IngestPipeline(
+        catalog,
+        index,
+        blobs,
+        embedder_for,
+        batch_size=settings.embedding_batch_size,
+        max_file_tokens=settings.max_file_tokens,
+    )
+    if queue_factory is None:
+        from .queue.in_process import InProcessQueue
+
+        queue: IngestQueue = InProcessQueue(pipeline.process, workers=settings.ingest_workers)
+    else:
+        queue = queue_factory(pipeline)
+    files = FileService(catalog, blobs, index, settings.max_file_bytes)
+    stores = VectorStoreService(catalog, index, blobs, queue, resolve)
+    search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
+    return Services(settings, db, catalog, index, blobs, queue, pipeline, files, stores, search)

@@ -1,0 +1,125 @@
+"""Shared pieces of OpenAI's schema: limits, metadata/attributes, chunking, pagination."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+
+MAX_MAP_KEYS = 16
+MAX_KEY_CHARS = 64
+MAX_VALUE_CHARS = 512
+AUTO_CHUNK_TOKENS = 800
+AUTO_CHUNK_OVERLAP = 400
+
+
+class RequestModel(BaseModel):
+    """Request bodies reject unknown fields, as OpenAI's schemas do (additionalProperties: false)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+def _check_map(value: dict[str, Any], what: str) -> dict[str, Any]:
+    if len(value) > MAX_MAP_KEYS:
+        raise ValueError(
+            f"too many properties. Expected an object with at most {MAX_MAP_KEYS} properties, "
+            f"but got an object with {len(value)} properties instead"
+        )
+    for key, item in value.items():
+        if len(key) > MAX_KEY_CHARS:
+            raise ValueError(f"{what} key '{key[:20]}...' is longer than {MAX_KEY_CHARS} characters")
+        if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
+            raise ValueError(f"value of {what} key '{key}' is longer than {MAX_VALUE_CHARS} characters")
+    return value
+
+
+# Metadata values are strings only; attribute values are string, number or boolean.
+AttributeValue = Union[StrictStr, StrictBool, StrictInt, StrictFloat]
+Metadata = Annotated[dict[str, StrictStr], AfterValidator(lambda v: _check_map(v, "metadata"))]
+Attributes = Annotated[dict[str, AttributeValue], AfterValidator(lambda v: _check_map(v, "attributes"))]
+
+
+class StaticChunkingConfig(RequestModel):
+    max_chunk_size_tokens: int = Field(ge=100, le=4096)
+    chunk_overlap_tokens: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_at_most_half(self) -> "StaticChunkingConfig":
+        if self.chunk_overlap_tokens > self.max_chunk_size_tokens // 2:
+            raise ValueError(
+                "chunk_overlap_tokens must not exceed half of max_chunk_size_tokens "
+                f"({self.max_chunk_size_tokens // 2})"
+            )
+        return self
+
+
+class AutoChunkingStrategy(RequestModel):
+    type: Literal["auto"]
+
+
+class StaticChunkingStrategy(RequestModel):
+    type: Literal["static"]
+    static: StaticChunkingConfig
+
+
+ChunkingStrategyParam = Annotated[
+    Union[AutoChunkingStrategy, StaticChunkingStrategy], Field(discriminator="type")
+]
+
+
+class StaticChunking(ResponseModel):
+    max_chunk_size_tokens: int
+    chunk_overlap_tokens: int
+
+
+class StaticChunkingStrategyObject(ResponseModel):
+    type: Literal["static"] = "static"
+    static: StaticChunking
+
+
+def resolve_chunking(strategy: AutoChunkingStrategy | StaticChunkingStrategy | None) -> StaticChunking:
+    """`auto` is reported as static 800/400: the SDK's response union has no `auto`."""
+    if isinstance(strategy, StaticChunkingStrategy):
+        return StaticChunking(
+            max_chunk_size_tokens=strategy.static.max_chunk_size_tokens,
+            chunk_overlap_tokens=strategy.static.chunk_overlap_tokens,
+        )
+    return StaticChunking(max_chunk_size_tokens=AUTO_CHUNK_TOKENS, chunk_overlap_tokens=AUTO_CHUNK_OVERLAP)
+
+
+class FileCounts(ResponseModel):
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    total: int = 0
+
+
+class DeletedObject(ResponseModel):
+    id: str
+    object: str
+    deleted: bool = True
+
+
+T = TypeVar("T")
+
+
+class CursorPage(ResponseModel, Generic[T]):
+    object: Literal["list"] = "list"
+    data: list[T]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class ListParams(BaseModel):
+    """Validated cursor-list query parameters."""
+
+    limit: int
+    order: Literal["asc", "desc"] = "desc"
+    after: str | None = None
+    before: str | None = None

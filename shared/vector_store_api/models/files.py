@@ -1,0 +1,25 @@
+"""Files API objects (`file`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .common import ResponseModel
+
+# What uploads accept; `evals` is accepted but is not in the SDK's response literal.
+UploadPurpose = Literal["assistants", "batch", "fine-tune", "vision", "user_data", "evals"]
+UPLOAD_PURPOSES: tuple[str, ...] = UploadPurpose.__args__  # type: ignore[attr-defined]
+FILE_EXPIRY_MIN_SECONDS = 3600
+FILE_EXPIRY_MAX_SECONDS = 2_592_000
+
+
+class FileObject(ResponseModel):
+    id: str
+    object: Literal["file"] = "file"
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: str
+    status: Literal["uploaded", "processed", "error"] = "processed"
+    expires_at: int | None = None
+    status_details: str | None = None

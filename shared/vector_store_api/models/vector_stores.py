@@ -1,0 +1,147 @@
+"""Vector store, vector store file and file batch objects, and their request bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictStr, model_validator
+
+from .common import (
+    Attributes,
+    ChunkingStrategyParam,
+    FileCounts,
+    Metadata,
+    RequestModel,
+    ResponseModel,
+    StaticChunkingStrategyObject,
+)
+
+MAX_FILE_IDS_ON_CREATE = 500
+MAX_BATCH_FILES = 2000
+
+
+class StoreExpiresAfter(RequestModel):
+    anchor: Literal["last_active_at"]
+    days: int = Field(ge=1, le=365)
+
+
+class StoreExpiresAfterObject(ResponseModel):
+    anchor: Literal["last_active_at"]
+    days: int
+
+
+class CreateVectorStoreRequest(RequestModel):
+    name: StrictStr | None = None
+    description: StrictStr | None = Field(default=None, max_length=512)
+    file_ids: list[StrictStr] | None = Field(default=None, max_length=MAX_FILE_IDS_ON_CREATE)
+    chunking_strategy: ChunkingStrategyParam | None = None
+    expires_after: StoreExpiresAfter | None = None
+    metadata: Metadata | None = None
+    # Extension fields (OGX names): the store's embedding model and its backend.
+    embedding_model: StrictStr | None = None
+    embedding_dimension: int | None = Field(default=None, ge=1, le=16000)
+    provider_id: StrictStr | None = None
+
+
+class UpdateVectorStoreRequest(RequestModel):
+    name: StrictStr | None = None
+    expires_after: StoreExpiresAfter | None = None
+    metadata: Metadata | None = None
+
+
+class VectorStore(ResponseModel):
+    id: str
+    object: Literal["vector_store"] = "vector_store"
+    created_at: int
+    name: str
+    description: str | None = None
+    usage_bytes: int
+    file_counts: FileCounts
+    status: Literal["expired", "in_progress", "completed"]
+    last_active_at: int | None
+    metadata: dict[str, str] | None
+    expires_after: StoreExpiresAfterObject | None = None
+    expires_at: int | None = None
+    embedding_model: str | None = None
+    embedding_dimension: int | None = None
+    provider_id: str | None = None
+
+
+class CreateVectorStoreFileRequest(RequestModel):
+    file_id: StrictStr
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingStrategyParam | None = None
+
+
+class UpdateVectorStoreFileRequest(RequestModel):
+    # Required but nullable, as in OpenAI's schema.
+    attributes: Attributes | None
+
+
+LastErrorCode = Literal["server_error", "unsupported_file", "invalid_file"]
+
+
+class LastError(ResponseModel):
+    code: LastErrorCode
+    message: str
+
+
+class VectorStoreFile(ResponseModel):
+    id: str
+    object: Literal["vector_store.file"] = "vector_store.file"
+    created_at: int
+    vector_store_id: str
+    status: Literal["in_progress", "completed", "cancelled", "failed"]
+    usage_bytes: int
+    last_error: LastError | None
+    attributes: dict[str, str | bool | int | float] | None = None
+    chunking_strategy: StaticChunkingStrategyObject | None = None
+
+
+class BatchFileParam(RequestModel):
+    file_id: StrictStr
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingStrategyParam | None = None
+
+
+class CreateFileBatchRequest(RequestModel):
+    file_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_FILES)
+    files: list[BatchFileParam] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_FILES)
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingStrategyParam | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> "CreateFileBatchRequest":
+        if (self.file_ids is None) == (self.files is None):
+            raise ValueError("exactly one of 'file_ids' or 'files' must be provided")
+        return self
+
+    def entries(self) -> list[BatchFileParam]:
+        """Per-file parameters; with `file_ids` the top-level values apply to every file."""
+        if self.files is not None:
+            return list(self.files)
+        return [
+            BatchFileParam(file_id=file_id, attributes=self.attributes, chunking_strategy=self.chunking_strategy)
+            for file_id in self.file_ids or []
+        ]
+
+
+class VectorStoreFileBatch(ResponseModel):
+    id: str
+    object: Literal["vector_store.files_batch"] = "vector_store.files_batch"
+    created_at: int
+    vector_store_id: str
+    status: Literal["in_progress", "completed", "cancelled", "failed"]
+    file_counts: FileCounts
+
+
+class FileContent(ResponseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+class FileContentPage(ResponseModel):
+    object: Literal["vector_store.file_content.page"] = "vector_store.file_content.page"
+    data: list[FileContent]
+    has_more: bool = False
+    next_page: str | None = None

@@ -1,0 +1,131 @@
+"""Files: upload, list, retrieve, delete (cascading to every store), download."""
+
+from __future__ import annotations
+
+import logging
+from typing import BinaryIO, Iterator
+
+from ..backends.base import StoreRef, VectorIndex
+from ..backends.postgres.catalog import Catalog, Page
+from ..blobstore.base import BlobStore
+from ..errors import InvalidRequest, invalid_id, not_found
+from ..ids import FILE_PREFIX, new_id, now
+from ..models.common import DeletedObject
+from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
+
+log = logging.getLogger(__name__)
+
+FILES_LIST_MAX_LIMIT = 10_000
+
+
+def check_file_id(file_id: str, param: str = "file_id") -> None:
+    if not file_id.startswith(FILE_PREFIX):
+        raise invalid_id(param, file_id, FILE_PREFIX)
+
+
+class FileService:
+    def __init__(self, catalog: Catalog, blobs: BlobStore, index: VectorIndex, max_file_bytes: int):
+        self._catalog = catalog
+        self._blobs = blobs
+        self._index = index
+        self._max_bytes = max_file_bytes
+
+    def upload(
+        self,
+        tenant_id: str,
+        filename: str,
+        stream: BinaryIO,
+        purpose: str,
+        expires_after_anchor: str | None = None,
+        expires_after_seconds: int | None = None,
+    ) -> FileObject:
+        if purpose not in UPLOAD_PURPOSES:
+            raise InvalidRequest(
+                f"Invalid value for 'purpose': '{purpose}'. Expected one of: {', '.join(UPLOAD_PURPOSES)}.",
+                param="purpose",
+                code="invalid_value",
+            )
+        expires_at = self._expiry(expires_after_anchor, expires_after_seconds)
+        if not filename.strip():
+            raise InvalidRequest("The uploaded file must have a filename.", param="file")
+        file_id = new_id(FILE_PREFIX)
+        blob_key = f"{tenant_id}/{file_id}"
+        size = self._blobs.put(blob_key, stream)
+        try:
+            if size > self._max_bytes:
+                raise InvalidRequest(
+                    f"File is too large ({size} bytes); the maximum is {self._max_bytes} bytes.", param="file"
+                )
+            created = now()
+            file = FileObject(
+                id=file_id,
+                bytes=size,
+                created_at=created,
+                filename=filename,
+                purpose=purpose,
+                expires_at=created + expires_at if expires_at is not None else None,
+            )
+            self._catalog.insert_file(tenant_id, file, blob_key)
+        except BaseException:
+            self._blobs.delete(blob_key)  # nothing half-written
+            raise
+        return file
+
+    @staticmethod
+    def _expiry(anchor: str | None, seconds: int | None) -> int | None:
+        if anchor is None and seconds is None:
+            return None
+        if anchor != "created_at":
+            raise InvalidRequest(
+                "Invalid value for 'expires_after.anchor': expected 'created_at'.", param="expires_after.anchor"
+            )
+        if seconds is None or not FILE_EXPIRY_MIN_SECONDS <= seconds <= FILE_EXPIRY_MAX_SECONDS:
+            raise InvalidRequest(
+                f"Invalid 'expires_after.seconds': expected an integer between {FILE_EXPIRY_MIN_SECONDS}"
+                f" and {FILE_EXPIRY_MAX_SECONDS}.",
+                param="expires_after.seconds",
+            )
+        return seconds
+
+    def list(self, tenant_id: str, purpose: str | None, limit: int, order: str, after: str | None) -> Page:
+        if after is not None:
+            check_file_id(after, "after")
+        return self._catalog.list_files(tenant_id, purpose, limit, order, after, now())  # type: ignore[arg-type]
+
+    def retrieve(self, tenant_id: str, file_id: str) -> FileObject:
+        return self._stored(tenant_id, file_id).object
+
+    def _stored(self, tenant_id: str, file_id: str):
+        check_file_id(file_id)
+        stored = self._catalog.get_file(tenant_id, file_id, now())
+        if stored is None:
+            raise not_found("file", file_id, param="file_id")
+        return stored
+
+    def delete(self, tenant_id: str, file_id: str) -> DeletedObject:
+        check_file_id(file_id)
+        deleted = self._catalog.delete_file(tenant_id, file_id)
+        if deleted is None:
+            raise not_found("file", file_id, param="file_id")
+        blob_key, store_ids = deleted
+        self._remove_everywhere(tenant_id, file_id, blob_key, store_ids)
+        return DeletedObject(id=file_id, object="file", deleted=True)
+
+    def _remove_everywhere(self, tenant_id: str, file_id: str, blob_key: str, store_ids: list[str]) -> None:
+        for store_id in store_ids:
+            self._index.delete_file_chunks(StoreRef(tenant_id, store_id, 0), file_id)
+        self._blobs.delete(blob_key)
+
+    def content(self, tenant_id: str, file_id: str) -> tuple[FileObject, Iterator[bytes]]:
+        stored = self._stored(tenant_id, file_id)
+        return stored.object, self._blobs.iter_chunks(stored.blob_key)
+
+    def delete_expired(self) -> int:
+        """Remove files past their `expires_at` (they are already invisible to every query)."""
+        removed = 0
+        for tenant_id, file_id in self._catalog.expired_files(now()):
+            deleted = self._catalog.delete_file(tenant_id, file_id)
+            if deleted is not None:
+                self._remove_everywhere(tenant_id, file_id, *deleted)
+                removed += 1
+        return removed

@@ -1,0 +1,122 @@
+"""The ingest pipeline: parse -> chunk -> embed -> index -> settle the attachment.
+
+Idempotent: re-running a job replaces the file's chunks, so a redelivered or resumed job never
+duplicates anything. A job always settles its attachment (`completed` or `failed` with
+`last_error`) unless the error is transient and another attempt will follow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..backends.base import ChunkToIndex, StoreRef, VectorIndex
+from ..backends.postgres.catalog import Attachment, Catalog
+from ..blobstore.base import BlobStore
+from ..embeddings.base import Embedder
+from ..errors import IngestError, InvalidFile
+from ..ids import now
+from ..ingest.chunking import chunk_text
+from ..ingest.parsers import extract_text
+from ..models.vector_stores import LastError
+from ..queue.base import IngestJob
+
+log = logging.getLogger(__name__)
+
+FLOAT32_BYTES = 4
+INTERNAL_ERROR_MESSAGE = "An internal error occurred while processing the file."
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str  # completed | failed | skipped
+    chunks: int = 0
+    tokens: int = 0
+
+
+EmbedderFor = Callable[[str, str, int], Embedder]
+
+
+class IngestPipeline:
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: VectorIndex,
+        blobs: BlobStore,
+        embedder_for: EmbedderFor,
+        *,
+        batch_size: int = 64,
+        max_file_tokens: int = 5_000_000,
+    ):
+        self._catalog = catalog
+        self._index = index
+        self._blobs = blobs
+        self._embedder_for = embedder_for
+        self._batch_size = batch_size
+        self._max_file_tokens = max_file_tokens
+
+    def process(self, job: IngestJob, *, final_attempt: bool = True) -> IngestResult:
+        """Run one job. Transient errors are re-raised unless this is the final attempt."""
+        target = self._catalog.get_ingest_target(job.tenant_id, job.vector_store_id, job.file_id, now())
+        if target is None or target.status != "in_progress":
+            return IngestResult("skipped")
+        store = StoreRef(job.tenant_id, job.vector_store_id, target.store.embedding_dimension)
+        try:
+            return self._ingest(target, store)
+        except IngestError as error:
+            return self._fail(target, store, LastError(code=error.code, message=error.message))
+        except Exception:
+            if not final_attempt:
+                raise
+            log.exception("ingest failed", extra={"vector_store_id": job.vector_store_id, "file_id": job.file_id})
+            return self._fail(target, store, LastError(code="server_error", message=INTERNAL_ERROR_MESSAGE))
+
+    def _ingest(self, target: Attachment, store: StoreRef) -> IngestResult:
+        data = self._blobs.get(target.blob_key)
+        text = extract_text(target.filename, data)
+        chunks = chunk_text(text, target.chunk_size, target.chunk_overlap)
+        if not chunks:
+            raise InvalidFile(f"File '{target.filename}' contains no extractable text.")
+        tokens = sum(c.token_count for c in chunks)
+        if tokens > self._max_file_tokens:
+            raise InvalidFile(
+                f"File '{target.filename}' has {tokens} tokens after chunking; the limit is {self._max_file_tokens}."
+            )
+        config = target.store
+        embedder = self._embedder_for(config.embedding_provider, config.embedding_model, config.embedding_dimension)
+        vectors = self._embed(embedder, [c.text for c in chunks])
+        to_index = [ChunkToIndex(i, c.text, c.token_count) for i, c in enumerate(chunks)]
+
+        self._index.prepare_store(store)
+        if not self._index.replace_file_chunks(store, target.file_id, target.attributes, to_index, vectors):
+            return IngestResult("skipped")  # detached or deleted meanwhile
+        usage = sum(len(c.text.encode("utf-8")) for c in chunks) + len(chunks) * store.dimension * FLOAT32_BYTES
+        settled = self._catalog.finish_attachment(
+            target.tenant_id, store.store_id, target.file_id, "completed", usage, None
+        )
+        if not settled:  # cancelled meanwhile: drop what was indexed
+            self._index.delete_file_chunks(store, target.file_id)
+            return IngestResult("skipped")
+        self._sync_attributes(target, store)
+        return IngestResult("completed", chunks=len(chunks), tokens=tokens)
+
+    def _embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        parts = [embedder.embed(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
+        vectors = np.vstack(parts).astype(np.float32, copy=False)
+        if vectors.shape != (len(texts), embedder.dimension):
+            raise RuntimeError(f"embedder returned shape {vectors.shape}, expected {(len(texts), embedder.dimension)}")
+        return vectors
+
+    def _sync_attributes(self, target: Attachment, store: StoreRef) -> None:
+        """Attributes updated while the file was processing must reach the indexed chunks."""
+        attached, attributes = self._catalog.current_attributes(target.tenant_id, store.store_id, target.file_id)
+        if attached and attributes != target.attributes:
+            self._index.update_attributes(store, target.file_id, attributes)
+
+    def _fail(self, target: Attachment, store: StoreRef, error: LastError) -> IngestResult:
+        self._index.delete_file_chunks(store, target.file_id)
+        self._catalog.finish_attachment(target.tenant_id, store.store_id, target.file_id, "failed", 0, error)
+        return IngestResult("failed")

@@ -1,0 +1,307 @@
+"""Vector stores, their files and file batches."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Sequence
+
+from ..backends.base import StoreRef, VectorIndex
+from ..backends.postgres.catalog import Catalog, NewAttachment, Page, StoreConfig
+from ..blobstore.base import BlobStore
+from ..errors import InvalidRequest, NotFound, invalid_id, not_found
+from ..ids import FILE_BATCH_PREFIX, VECTOR_STORE_PREFIX, new_id, now
+from ..ingest.parsers import extract_text
+from ..models.common import DeletedObject, resolve_chunking
+from ..models.vector_stores import (
+    BatchFileParam,
+    CreateFileBatchRequest,
+    CreateVectorStoreFileRequest,
+    CreateVectorStoreRequest,
+    FileContent,
+    FileContentPage,
+    UpdateVectorStoreRequest,
+    VectorStore,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+)
+from ..queue.base import IngestJob, IngestQueue
+from .files import check_file_id
+
+log = logging.getLogger(__name__)
+
+ResolveEmbedding = Callable[[str | None, int | None], tuple[str, str, int]]
+
+
+def check_store_id(store_id: str) -> None:
+    if not store_id.startswith(VECTOR_STORE_PREFIX):
+        raise invalid_id("vector_store_id", store_id, VECTOR_STORE_PREFIX)
+
+
+def check_batch_id(batch_id: str) -> None:
+    if not batch_id.startswith(FILE_BATCH_PREFIX):
+        raise invalid_id("batch_id", batch_id, FILE_BATCH_PREFIX)
+
+
+def expired_error(store_id: str) -> InvalidRequest:
+    return InvalidRequest(f"Vector store '{store_id}' has expired", param="vector_store_id", code="expired")
+
+
+class VectorStoreService:
+    def __init__(
+        self,
+        catalog: Catalog,
+        index: VectorIndex,
+        blobs: BlobStore,
+        queue: IngestQueue,
+        resolve_embedding: ResolveEmbedding,
+        provider_ids: Sequence[str] = ("pgvector",),
+    ):
+        self._catalog = catalog
+        self._index = index
+        self._blobs = blobs
+        self._queue = queue
+        self._resolve_embedding = resolve_embedding
+        self._provider_ids = tuple(provider_ids)
+
+    # --------------------------------------------------------------- stores
+    def create(self, tenant_id: str, request: CreateVectorStoreRequest) -> VectorStore:
+        try:
+            provider, model, dimension = self._resolve_embedding(request.embedding_model, request.embedding_dimension)
+        except ValueError as error:
+            raise InvalidRequest(str(error), param="embedding_model", code="invalid_value") from None
+        provider_id = request.provider_id or self._provider_ids[0]
+        if provider_id not in self._provider_ids:
+            raise InvalidRequest(
+                f"Invalid 'provider_id': '{provider_id}'. Available: {', '.join(self._provider_ids)}.",
+                param="provider_id",
+                code="invalid_value",
+            )
+        file_ids = _unique(request.file_ids or [])
+        for file_id in file_ids:
+            check_file_id(file_id, "file_ids")
+        self._require_files(tenant_id, file_ids, "file_ids")
+
+        store_id = new_id(VECTOR_STORE_PREFIX)
+        created = now()
+        self._catalog.insert_store(
+            tenant_id,
+            store_id,
+            created,
+            request.name or "",
+            request.description,
+            request.metadata,
+            request.expires_after.days if request.expires_after else None,
+            provider,
+            model,
+            dimension,
+            provider_id,
+        )
+        self._index.prepare_store(StoreRef(tenant_id, store_id, dimension))
+        if file_ids:
+            chunking = resolve_chunking(request.chunking_strategy)
+            entries = [NewAttachment(file_id, None, chunking) for file_id in file_ids]
+            self._enqueue(tenant_id, store_id, self._catalog.attach(tenant_id, store_id, entries, created))
+        return self.retrieve(tenant_id, store_id)
+
+    def list(self, tenant_id: str, limit: int, order: str, after: str | None, before: str | None) -> Page:
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
+                raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
+        return self._catalog.list_stores(tenant_id, limit, order, after, before, now())  # type: ignore[arg-type]
+
+    def retrieve(self, tenant_id: str, store_id: str) -> VectorStore:
+        check_store_id(store_id)
+        store = self._catalog.get_store(tenant_id, store_id, now())
+        if store is None:
+            raise not_found("vector store", store_id, param="vector_store_id")
+        return store
+
+    def update(self, tenant_id: str, store_id: str, request: UpdateVectorStoreRequest) -> VectorStore:
+        current = self.retrieve(tenant_id, store_id)
+        given = request.model_fields_set
+        changes: dict = {}
+        if "name" in given:
+            changes["name"] = request.name or ""
+        if "metadata" in given:
+            changes["metadata"] = request.metadata
+        if "expires_after" in given:
+            if current.status == "expired":
+                raise expired_error(store_id)
+            changes["expires_after_days"] = request.expires_after.days if request.expires_after else None
+            # The new policy counts from now, as any activity would.
+            changes["last_active_at"] = now()
+        self._catalog.update_store(tenant_id, store_id, changes)
+        return self.retrieve(tenant_id, store_id)
+
+    def delete(self, tenant_id: str, store_id: str) -> DeletedObject:
+        config = self.store_config(tenant_id, store_id)
+        self._catalog.delete_store(tenant_id, store_id)
+        self._index.delete_store(StoreRef(tenant_id, store_id, config.embedding_dimension))
+        return DeletedObject(id=store_id, object="vector_store.deleted", deleted=True)
+
+    def store_config(self, tenant_id: str, store_id: str, *, usable: bool = False) -> StoreConfig:
+        """The store's configuration; with `usable`, an expired store is an error."""
+        check_store_id(store_id)
+        config = self._catalog.get_store_config(tenant_id, store_id, now())
+        if config is None:
+            raise not_found("vector store", store_id, param="vector_store_id")
+        if usable and config.expired:
+            raise expired_error(store_id)
+        return config
+
+    def expire_stores(self) -> int:
+        """Detach the files of expired stores (their status already reads `expired`)."""
+        expired = self._catalog.expired_stores_with_files(now())
+        for tenant_id, store_id in expired:
+            config = self._catalog.get_store_config(tenant_id, store_id, now())
+            self._catalog.detach_all(tenant_id, store_id)
+            if config is not None:
+                self._index.delete_store(StoreRef(tenant_id, store_id, config.embedding_dimension))
+        return len(expired)
+
+    # ---------------------------------------------------------------- files
+    def attach(self, tenant_id: str, store_id: str, request: CreateVectorStoreFileRequest) -> VectorStoreFile:
+        self.store_config(tenant_id, store_id, usable=True)
+        check_file_id(request.file_id)
+        existing = self._catalog.get_attachment(tenant_id, store_id, request.file_id)
+        if existing is not None:
+            return existing  # attaching twice returns the existing object, counts unchanged
+        self._require_files(tenant_id, [request.file_id], "file_id")
+        entry = NewAttachment(request.file_id, request.attributes, resolve_chunking(request.chunking_strategy))
+        self._enqueue(tenant_id, store_id, self._catalog.attach(tenant_id, store_id, [entry], now()))
+        return self.retrieve_file(tenant_id, store_id, request.file_id)
+
+    def list_files(
+        self,
+        tenant_id: str,
+        store_id: str,
+        status: str | None,
+        limit: int,
+        order: str,
+        after: str | None,
+        before: str | None,
+        batch_id: str | None = None,
+    ) -> Page:
+        if batch_id is None:
+            self.store_config(tenant_id, store_id)
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None:
+                check_file_id(cursor, name)
+        try:
+            return self._catalog.list_attachments(
+                tenant_id, store_id, status, limit, order, after, before, batch_id  # type: ignore[arg-type]
+            )
+        except LookupError as error:
+            name, value = error.args
+            raise InvalidRequest(
+                f"Invalid '{name}': no file with id '{value}' was ever in this list.", param=name
+            ) from None
+
+    def retrieve_file(self, tenant_id: str, store_id: str, file_id: str) -> VectorStoreFile:
+        check_store_id(store_id)
+        check_file_id(file_id)
+        attachment = self._catalog.get_attachment(tenant_id, store_id, file_id)
+        if attachment is None:
+            self.store_config(tenant_id, store_id)  # a missing store is reported as such
+            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
+        return attachment
+
+    def update_file(self, tenant_id: str, store_id: str, file_id: str, attributes: dict | None) -> VectorStoreFile:
+        config = self.store_config(tenant_id, store_id)
+        self.retrieve_file(tenant_id, store_id, file_id)
+        updated = self._catalog.update_attributes(tenant_id, store_id, file_id, attributes)
+        if updated is None:
+            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
+        self._index.update_attributes(StoreRef(tenant_id, store_id, config.embedding_dimension), file_id, attributes)
+        return updated
+
+    def detach(self, tenant_id: str, store_id: str, file_id: str) -> DeletedObject:
+        config = self.store_config(tenant_id, store_id)
+        check_file_id(file_id)
+        if not self._catalog.detach(tenant_id, store_id, file_id):
+            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
+        self._index.delete_file_chunks(StoreRef(tenant_id, store_id, config.embedding_dimension), file_id)
+        return DeletedObject(id=file_id, object="vector_store.file.deleted", deleted=True)
+
+    def file_content(self, tenant_id: str, store_id: str, file_id: str) -> FileContentPage:
+        """The parsed text of a processed file (empty while it is processing or if it failed)."""
+        attachment = self.retrieve_file(tenant_id, store_id, file_id)
+        if attachment.status != "completed":
+            return FileContentPage(data=[])
+        stored = self._catalog.get_file(tenant_id, file_id, now())
+        if stored is None:
+            raise not_found("file", file_id, param="file_id")
+        text = extract_text(stored.object.filename, self._blobs.get(stored.blob_key))
+        return FileContentPage(data=[FileContent(text=text)])
+
+    # -------------------------------------------------------------- batches
+    def create_batch(self, tenant_id: str, store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
+        self.store_config(tenant_id, store_id, usable=True)
+        entries = _unique_entries(request.entries())
+        for entry in entries:
+            check_file_id(entry.file_id, "file_ids" if request.file_ids is not None else "files")
+        self._require_files(tenant_id, [e.file_id for e in entries], "file_ids" if request.file_ids else "files")
+        batch_id = new_id(FILE_BATCH_PREFIX)
+        attachments = [
+            NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries
+        ]
+        created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now())
+        self._enqueue(tenant_id, store_id, created)
+        return self.retrieve_batch(tenant_id, store_id, batch_id)
+
+    def retrieve_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch:
+        check_store_id(store_id)
+        check_batch_id(batch_id)
+        batch = self._catalog.get_batch(tenant_id, store_id, batch_id)
+        if batch is None:
+            self.store_config(tenant_id, store_id)
+            raise NotFound(
+                f"No file batch found with id '{batch_id}' in vector store '{store_id}'.", param="batch_id"
+            )
+        return batch
+
+    def cancel_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch:
+        config = self.store_config(tenant_id, store_id)
+        self.retrieve_batch(tenant_id, store_id, batch_id)
+        ref = StoreRef(tenant_id, store_id, config.embedding_dimension)
+        for file_id in self._catalog.cancel_batch(tenant_id, store_id, batch_id):
+            self._index.delete_file_chunks(ref, file_id)  # a worker may have indexed part of it already
+        return self.retrieve_batch(tenant_id, store_id, batch_id)
+
+    def list_batch_files(
+        self,
+        tenant_id: str,
+        store_id: str,
+        batch_id: str,
+        status: str | None,
+        limit: int,
+        order: str,
+        after: str | None,
+        before: str | None,
+    ) -> Page:
+        self.retrieve_batch(tenant_id, store_id, batch_id)
+        return self.list_files(tenant_id, store_id, status, limit, order, after, before, batch_id=batch_id)
+
+    # -------------------------------------------------------------- helpers
+    def _require_files(self, tenant_id: str, file_ids: Sequence[str], param: str) -> None:
+        if not file_ids:
+            return
+        found = self._catalog.existing_file_ids(tenant_id, file_ids, now())
+        missing = [file_id for file_id in file_ids if file_id not in found]
+        if missing:
+            raise not_found("file", missing[0], param=param)
+
+    def _enqueue(self, tenant_id: str, store_id: str, file_ids: Sequence[str]) -> None:
+        if file_ids:
+            self._queue.enqueue([IngestJob(tenant_id, store_id, file_id) for file_id in file_ids])
+
+
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _unique_entries(entries: Sequence[BatchFileParam]) -> list[BatchFileParam]:
+    by_id: dict[str, BatchFileParam] = {}
+    for entry in entries:
+        by_id.setdefault(entry.file_id, entry)
+    return list(by_id.values())

@@ -1,0 +1,62 @@
+"""All configuration, read from the environment in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    try:
+        from platformdirs import user_data_dir
+    except ImportError:  # Lambda layer: no local extras, DATA_DIR unused there.
+        return Path.home() / ".local" / "share" / "vector-store-api"
+    return Path(user_data_dir("vector-store-api", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # Local server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Field(default_factory=_default_data_dir)
+
+    # PostgreSQL + pgvector; unset means the embedded server (pgserver) under DATA_DIR.
+    database_url: SecretStr | None = None
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    # HNSW build/search parameters (pgvector defaults are m=16, ef_construction=64, ef_search=40).
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 64
+    hnsw_ef_search: int = 100
+    # Stores (or filtered subsets) with at most this many chunks are searched exactly.
+    exact_search_max_chunks: int = 20_000
+    full_text_config: str = "english"
+
+    # Embeddings
+    embedding_provider: Literal["openai", "local", "hash"] = "local"
+    embedding_model: str | None = None  # provider default when unset
+    embedding_dimension: int | None = None  # provider default when unset
+    embedding_batch_size: int = 64
+    local_embedding_model_dir: Path | None = None
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    # Chat model used for rewrite_query; unset -> deterministic keyword rewrite.
+    query_rewrite_model: str | None = None
+
+    # Ingestion
+    ingest_workers: int = 2
+    max_file_bytes: int = 512 * 1024 * 1024
+    max_file_tokens: int = 5_000_000
+    poll_after_ms: int = 500
+    expiry_sweep_seconds: float = 60.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
