@@ -14,6 +14,8 @@ from .schema import migrate
 
 log = logging.getLogger(__name__)
 
+_embedded_servers: list = []
+
 
 def start_embedded_server(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir and return its URL."""
@@ -21,8 +23,9 @@ def start_embedded_server(data_dir: Path) -> str:
 
     pg_dir = data_dir / "postgres"
     pg_dir.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None leaves the server running for other processes sharing the data dir.
-    server = pgserver.get_server(str(pg_dir), cleanup_mode=None)
+    # 'stop': the server stops when the last process using it exits. Keep the handle alive until then.
+    server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
+    _embedded_servers.append(server)
     return server.get_uri()
 
 

@@ -1,0 +1,153 @@
+"""Session fixtures: a real embedded PostgreSQL + pgvector, and real API servers in subprocesses.
+
+Material outside the repo (../shared: tiktoken encodings, the ONNX model) is located here, in the
+tests, and handed to the product through its settings; the product code never knows about it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+if (SHARED / "tiktoken-cache").is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken-cache"))
+MODEL_DIR = Path(os.environ.get("LOCAL_EMBEDDING_MODEL_DIR", SHARED / "models" / "all-MiniLM-L6-v2-onnx"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory) -> str:
+    """An embedded PostgreSQL with pgvector for integration tests (stopped at session end)."""
+    from vector_store_api.backends.postgres.database import start_embedded_server
+
+    return start_embedded_server(tmp_path_factory.mktemp("pg"))
+
+
+@pytest.fixture(scope="session")
+def database(pg_url):
+    from vector_store_api.backends.postgres.database import Database
+
+    db = Database(pg_url, max_size=4)
+    yield db
+    db.close()
+
+
+class ServerProcess:
+    """`python -m vector_store_api.local.server` on a free port, with its own data dir."""
+
+    def __init__(self, data_dir: Path, **env: str):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / "server.log"
+        self.env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATA_DIR": str(data_dir),
+            "POLL_AFTER_MS": "100",
+            "EXPIRY_SWEEP_SECONDS": "0.5",
+            **env,
+        }
+        self.env.pop("DATABASE_URL", None)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> "ServerProcess":
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vector_store_api.local.server"], env=self.env, stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(self.base_url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    @property
+    def database_url(self) -> str:
+        """The embedded database this server uses (for tests that move its clock, e.g. expiry)."""
+        return f"postgresql://postgres:@/postgres?host={self.data_dir / 'postgres'}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> ServerProcess:
+    """The API with the deterministic `hash` embedder."""
+    proc = ServerProcess(tmp_path_factory.mktemp("server"), EMBEDDING_PROVIDER="hash").start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def local_model_server(tmp_path_factory) -> ServerProcess:
+    """The API with the real local ONNX model (all-MiniLM-L6-v2)."""
+    if not (MODEL_DIR / "model.onnx").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"local embedding model missing at {MODEL_DIR}")
+        pytest.skip(f"local embedding model not found at {MODEL_DIR}")
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("server-local"),
+        EMBEDDING_PROVIDER="local",
+        LOCAL_EMBEDDING_MODEL_DIR=str(MODEL_DIR),
+    ).start()
+    yield proc
+    proc.stop()
+
+
+def make_client(base_url: str, api_key: str | None = None):
+    from openai import OpenAI
+
+    return OpenAI(
+        base_url=base_url + "/v1",
+        api_key=api_key or f"sk-test-{uuid.uuid4().hex}",
+        _strict_response_validation=True,
+        max_retries=0,
+    )
+
+
+@pytest.fixture
+def client(server):
+    """An SDK client in strict mode with a fresh key, i.e. a fresh, empty tenant."""
+    return make_client(server.base_url)
+
+
+@pytest.fixture
+def http(server):
+    """Raw HTTP for what the SDK cannot send (malformed JSON, missing auth...), with a fresh tenant."""
+    with httpx.Client(
+        base_url=server.base_url, headers={"Authorization": f"Bearer sk-test-{uuid.uuid4().hex}"}, timeout=30
+    ) as session:
+        yield session

@@ -1,0 +1,220 @@
+"""The pgvector index against the real embedded PostgreSQL: exactness, the shared-HNSW trap, filters, deletes."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from pgvector import Vector
+
+from vector_store_api.backends.base import ChunkToIndex, StoreRef
+from vector_store_api.backends.postgres.catalog import Catalog, NewAttachment
+from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
+from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
+from vector_store_api.models.common import StaticChunking
+from vector_store_api.models.files import FileObject
+from vector_store_api.models.search import ComparisonFilter, CompoundFilter
+
+DIM = 16
+CHUNKING = StaticChunking(max_chunk_size_tokens=800, chunk_overlap_tokens=400)
+
+
+def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+class Fixture:
+    """Creates stores and attached files in the catalog, and chunks in the index."""
+
+    def __init__(self, catalog: Catalog, index: PgVectorIndex):
+        self.catalog = catalog
+        self.index = index
+        self.tenant = f"tenant_{uuid.uuid4().hex[:12]}"
+
+    def store(self) -> StoreRef:
+        store_id = new_id(VECTOR_STORE_PREFIX)
+        self.catalog.insert_store(self.tenant, store_id, now(), "", None, None, None, "hash", "hash-v1", DIM, "pgvector")
+        ref = StoreRef(self.tenant, store_id, DIM)
+        self.index.prepare_store(ref)
+        return ref
+
+    def file(self, store: StoreRef, vectors: np.ndarray, attributes: dict | None = None, texts=None) -> str:
+        file_id = new_id(FILE_PREFIX)
+        self.catalog.insert_file(
+            self.tenant, FileObject(id=file_id, bytes=1, created_at=now(), filename=f"{file_id}.txt", purpose="assistants"), "k"
+        )
+        self.catalog.attach(self.tenant, store.store_id, [NewAttachment(file_id, attributes, CHUNKING)], now())
+        texts = texts or [f"chunk {i} of {file_id}" for i in range(len(vectors))]
+        chunks = [ChunkToIndex(i, text, 3) for i, text in enumerate(texts)]
+        assert self.index.replace_file_chunks(store, file_id, attributes, chunks, vectors)
+        return file_id
+
+
+@pytest.fixture
+def catalog(database) -> Catalog:
+    return Catalog(database)
+
+
+@pytest.fixture
+def index(database) -> PgVectorIndex:
+    # A low exact-scan bound so that a few thousand rows exercise the HNSW path.
+    return PgVectorIndex(database, hnsw_ef_search=40, exact_search_max_chunks=100)
+
+
+@pytest.fixture
+def fx(catalog, index) -> Fixture:
+    return Fixture(catalog, index)
+
+
+def brute_force(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    return list(np.argsort(-(vectors @ query), kind="stable")[:k])
+
+
+def test_small_store_beside_a_large_one_gets_all_its_chunks(fx):
+    rng = np.random.default_rng(1)
+    large = fx.store()
+    for _ in range(4):
+        fx.file(large, unit_rows(rng, 800))
+    small = fx.store()
+    small_vectors = unit_rows(rng, 3)
+    small_file = fx.file(small, small_vectors)
+
+    hits = fx.index.dense_search(small, unit_rows(rng, 1)[0], 10, None)
+
+    assert len(hits) == 3
+    assert {h.file_id for h in hits} == {small_file}
+
+
+def test_large_store_hnsw_results_match_brute_force_closely(fx):
+    rng = np.random.default_rng(2)
+    store = fx.store()
+    vectors = unit_rows(rng, 3000)
+    file_id = fx.file(store, vectors)
+    recalls = []
+    for query in unit_rows(rng, 20):
+        hits = fx.index.dense_search(store, query, 10, None)
+        assert len(hits) == 10
+        assert all(h.file_id == file_id for h in hits)
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        exact = {f"chunk {i} of {file_id}" for i in brute_force(vectors, query, 10)}
+        recalls.append(len(exact & {h.text for h in hits}) / 10)
+    assert np.mean(recalls) >= 0.9
+
+
+def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
+    rng = np.random.default_rng(3)
+    store = fx.store()
+    for _ in range(5):
+        fx.file(store, unit_rows(rng, 600), {"team": "bulk"})
+    rare_vectors = unit_rows(rng, 150)  # more than the exact-scan bound: the HNSW path runs first
+    rare = fx.file(store, rare_vectors, {"team": "rare"})
+    query = unit_rows(rng, 1)[0]
+    only_rare = ComparisonFilter(type="eq", key="team", value="rare")
+
+    # The trap: the shared HNSW index alone yields too few of the matching chunks...
+    where, params = fx.index._where(store, only_rare)
+    with fx.index._db.connection() as conn, conn.transaction():
+        conn.execute("ANALYZE chunks")  # so the planner picks the HNSW index, as it would in production
+        hnsw_only = fx.index._hnsw_search(conn, store, where, params, Vector(query), 50)
+    assert len(hnsw_only) < 50
+    # ...and the search still returns exactly k.
+    hits = fx.index.dense_search(store, query, 50, only_rare)
+
+    assert len(hits) == 50
+    assert {h.file_id for h in hits} == {rare}
+    expected = [f"chunk {i} of {rare}" for i in brute_force(rare_vectors, query, 50)]
+    assert [h.text for h in hits] == expected  # the fallback is exact
+
+
+def test_filter_matching_fewer_than_k_returns_all_of_them(fx):
+    rng = np.random.default_rng(4)
+    store = fx.store()
+    fx.file(store, unit_rows(rng, 2000), {"n": 1})
+    few = fx.file(store, unit_rows(rng, 7), {"n": 2})
+
+    hits = fx.index.dense_search(store, unit_rows(rng, 1)[0], 50, ComparisonFilter(type="gte", key="n", value=2))
+
+    assert len(hits) == 7 and {h.file_id for h in hits} == {few}
+
+
+def test_scores_are_cosine_similarities(fx):
+    store = fx.store()
+    vectors = np.eye(DIM, dtype=np.float32)[:3]
+    fx.file(store, vectors)
+    hits = fx.index.dense_search(store, vectors[0], 3, None)
+    assert hits[0].score == pytest.approx(1.0, abs=1e-6)
+    assert hits[1].score == pytest.approx(0.0, abs=1e-6)
+
+
+def test_text_search_matches_any_word_and_respects_store_and_filters(fx):
+    rng = np.random.default_rng(5)
+    store, other = fx.store(), fx.store()
+    a = fx.file(store, unit_rows(rng, 2), {"k": "a"}, texts=["parental leave policy", "quarterly revenue"])
+    b = fx.file(store, unit_rows(rng, 1), {"k": "b"}, texts=["leave requests go to HR"])
+    fx.file(other, unit_rows(rng, 1), None, texts=["parental leave elsewhere"])
+
+    hits = fx.index.text_search(store, "Parental leave? (policy)", 10, None)
+    assert [h.file_id for h in hits][:1] == [a]  # matches most words
+    assert {h.file_id for h in hits} == {a, b}
+    assert {h.text for h in hits} == {"parental leave policy", "leave requests go to HR"}
+
+    filtered = fx.index.text_search(store, "leave", 10, ComparisonFilter(type="eq", key="k", value="b"))
+    assert [h.file_id for h in filtered] == [b]
+    assert fx.index.text_search(store, "the of and", 10, None) == []  # only stop words
+    assert fx.index.text_search(store, "'; DROP TABLE chunks; --", 10, None) == []
+
+
+def test_replace_is_idempotent_and_deletes_cascade(fx, catalog):
+    rng = np.random.default_rng(6)
+    store = fx.store()
+    file_id = fx.file(store, unit_rows(rng, 5))
+    chunks = [ChunkToIndex(i, f"again {i}", 2) for i in range(3)]
+    assert fx.index.replace_file_chunks(store, file_id, None, chunks, unit_rows(rng, 3))
+    assert fx.index.file_chunk_texts(store, file_id) == ["again 0", "again 1", "again 2"]
+
+    fx.index.update_attributes(store, file_id, {"x": True})
+    hits = fx.index.dense_search(store, unit_rows(rng, 1)[0], 10, ComparisonFilter(type="eq", key="x", value=True))
+    assert len(hits) == 3
+
+    assert catalog.detach(fx.tenant, store.store_id, file_id)
+    assert fx.index.file_chunk_texts(store, file_id) == []
+    # Indexing a file that is no longer attached is refused (e.g. detached mid-ingest).
+    assert not fx.index.replace_file_chunks(store, file_id, None, chunks, unit_rows(rng, 3))
+
+
+def test_deleting_a_store_removes_every_chunk_in_one_go(fx, catalog, database):
+    rng = np.random.default_rng(7)
+    store = fx.store()
+    files = [fx.file(store, unit_rows(rng, 4)) for _ in range(3)]
+    assert catalog.delete_store(fx.tenant, store.store_id)
+    with database.connection() as conn:
+        left = conn.execute("SELECT count(*) AS n FROM chunks WHERE vector_store_id = %s", (store.store_id,)).fetchone()
+    assert left["n"] == 0
+    assert all(catalog.get_file(fx.tenant, f, now()) is not None for f in files)  # Files survive
+
+
+def test_compound_filters_in_the_database(fx):
+    rng = np.random.default_rng(8)
+    store = fx.store()
+    hr_new = fx.file(store, unit_rows(rng, 1), {"team": "hr", "year": 2024})
+    hr_old = fx.file(store, unit_rows(rng, 1), {"team": "hr", "year": 2019})
+    eng = fx.file(store, unit_rows(rng, 1), {"team": "eng", "year": 2024})
+    query = unit_rows(rng, 1)[0]
+    recent_hr_or_eng = CompoundFilter(
+        type="or",
+        filters=[
+            CompoundFilter(
+                type="and",
+                filters=[
+                    ComparisonFilter(type="eq", key="team", value="hr"),
+                    ComparisonFilter(type="gt", key="year", value=2020),
+                ],
+            ),
+            ComparisonFilter(type="eq", key="team", value="eng"),
+        ],
+    )
+    hits = fx.index.dense_search(store, query, 10, recent_hr_or_eng)
+    assert {h.file_id for h in hits} == {hr_new, eng}
+    assert hr_old not in {h.file_id for h in hits}
