@@ -110,7 +110,6 @@ def build_services(
         index,
         blobs,
         embedder_for,
-        batch_size=settings.embedding_batch_size,
         max_file_tokens=settings.max_file_tokens,
     )
     if queue_factory is None:

@@ -36,13 +36,12 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = 100
     # Stores (or filtered subsets) with at most this many chunks are searched exactly.
     exact_search_max_chunks: int = 20_000
-    full_text_config: str = "english"
 
     # Embeddings
     embedding_provider: Literal["openai", "local", "hash"] = "local"
     embedding_model: str | None = None  # provider default when unset
     embedding_dimension: int | None = None  # provider default when unset
-    embedding_batch_size: int = 64
+    embedding_batch_size: int = 64  # texts per local-model batch (OpenAI requests size themselves)
     local_embedding_model_dir: Path | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

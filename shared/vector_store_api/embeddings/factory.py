@@ -115,7 +115,6 @@ def _create(provider: str, model: str, dimension: int, settings: Settings) -> Em
         dimension=dimension,
         api_key=key,
         base_url=settings.openai_base_url,
-        batch_size=settings.embedding_batch_size,
     )
 
 

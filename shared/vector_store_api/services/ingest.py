@@ -48,14 +48,12 @@ class IngestPipeline:
         blobs: BlobStore,
         embedder_for: EmbedderFor,
         *,
-        batch_size: int = 64,
         max_file_tokens: int = 5_000_000,
     ):
         self._catalog = catalog
         self._index = index
         self._blobs = blobs
         self._embedder_for = embedder_for
-        self._batch_size = batch_size
         self._max_file_tokens = max_file_tokens
 
     def process(self, job: IngestJob, *, final_attempt: bool = True) -> IngestResult:
@@ -103,9 +101,9 @@ class IngestPipeline:
         self._sync_attributes(target, store)
         return IngestResult("completed", chunks=len(chunks), tokens=tokens)
 
-    def _embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
-        parts = [embedder.embed(texts[i : i + self._batch_size]) for i in range(0, len(texts), self._batch_size)]
-        vectors = np.vstack(parts).astype(np.float32, copy=False)
+    @staticmethod
+    def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
+        vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
         if vectors.shape != (len(texts), embedder.dimension):
             raise RuntimeError(f"embedder returned shape {vectors.shape}, expected {(len(texts), embedder.dimension)}")
         return vectors

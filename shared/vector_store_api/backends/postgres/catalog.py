@@ -421,37 +421,52 @@ class Catalog:
             return self._attach(conn, tenant_id, store_id, entries, now, batch_id)
 
     def _attach(self, conn, tenant_id, store_id, entries, now, batch_id) -> list[str]:
-        created: list[str] = []
-        for entry in entries:
-            seq = conn.execute("SELECT nextval('attachment_seq') AS seq").fetchone()["seq"]
-            row = conn.execute(
-                "INSERT INTO vector_store_files (vector_store_id, file_id, tenant_id, seq, created_at, status,"
-                " attributes, chunk_size, chunk_overlap) VALUES (%s, %s, %s, %s, %s, 'in_progress', %s, %s, %s)"
-                " ON CONFLICT (vector_store_id, file_id) DO NOTHING RETURNING file_id",
-                (
-                    store_id,
-                    entry.file_id,
-                    tenant_id,
-                    seq,
-                    now,
-                    Jsonb(entry.attributes) if entry.attributes is not None else None,
-                    entry.chunking.max_chunk_size_tokens,
-                    entry.chunking.chunk_overlap_tokens,
-                ),
-            ).fetchone()
-            if row is not None:
-                created.append(entry.file_id)
-                conn.execute(
-                    "INSERT INTO vector_store_file_positions (vector_store_id, file_id, seq) VALUES (%s, %s, %s)"
-                    " ON CONFLICT (vector_store_id, file_id) DO UPDATE SET seq = EXCLUDED.seq",
-                    (store_id, entry.file_id, seq),
-                )
-            if batch_id is not None:
-                conn.execute(
-                    "INSERT INTO file_batch_files (batch_id, file_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                    (batch_id, entry.file_id),
-                )
-        return created
+        if not entries:
+            return []
+        # Positions are taken in entry order, so a batch lists in the order it was given.
+        seqs = [
+            r["seq"]
+            for r in conn.execute(
+                "SELECT nextval('attachment_seq') AS seq FROM generate_series(1, %s)", (len(entries),)
+            ).fetchall()
+        ]
+        rows = conn.execute(
+            """
+            WITH input AS (
+                SELECT * FROM unnest(%s::text[], %s::jsonb[], %s::int[], %s::int[], %s::bigint[])
+                    AS t(file_id, attributes, chunk_size, chunk_overlap, seq)
+            ), inserted AS (
+                INSERT INTO vector_store_files (vector_store_id, file_id, tenant_id, seq, created_at, status,
+                                                attributes, chunk_size, chunk_overlap)
+                SELECT %s, file_id, %s, seq, %s, 'in_progress', attributes, chunk_size, chunk_overlap FROM input
+                ON CONFLICT (vector_store_id, file_id) DO NOTHING
+                RETURNING file_id, seq
+            )
+            INSERT INTO vector_store_file_positions (vector_store_id, file_id, seq)
+            SELECT %s, file_id, seq FROM inserted
+            ON CONFLICT (vector_store_id, file_id) DO UPDATE SET seq = EXCLUDED.seq
+            RETURNING file_id, seq
+            """,
+            (
+                [e.file_id for e in entries],
+                [Jsonb(e.attributes) if e.attributes is not None else None for e in entries],
+                [e.chunking.max_chunk_size_tokens for e in entries],
+                [e.chunking.chunk_overlap_tokens for e in entries],
+                seqs,
+                store_id,
+                tenant_id,
+                now,
+                store_id,
+            ),
+        ).fetchall()
+        if batch_id is not None:
+            conn.execute(
+                "INSERT INTO file_batch_files (batch_id, file_id)"
+                " SELECT %s, file_id FROM unnest(%s::text[]) WITH ORDINALITY AS t(file_id, ord) ORDER BY ord"
+                " ON CONFLICT DO NOTHING",
+                (batch_id, [e.file_id for e in entries]),
+            )
+        return [r["file_id"] for r in sorted(rows, key=lambda r: r["seq"])]
 
     def get_attachment(self, tenant_id: str, store_id: str, file_id: str) -> VectorStoreFile | None:
         with self._db.connection() as conn:
