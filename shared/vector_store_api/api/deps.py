@@ -30,7 +30,19 @@ def current_tenant(request: Request) -> str:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed(MISSING_KEY_MESSAGE)
+    _reject_nul(request)
     return tenant_for_token(token)
+
+
+def _reject_nul(request: Request) -> None:
+    """A NUL in an id or query value is a 400 here, not a 500 from PostgreSQL (text cannot hold NUL)."""
+    params = [*request.path_params.items(), *request.query_params.multi_items()]
+    for name, value in params:
+        if "\x00" in value or "\x00" in name:
+            name = name.replace("\x00", "")
+            raise InvalidRequest(
+                f"Invalid '{name}': strings must not contain NUL (\\u0000) characters.", param=name, code="invalid_value"
+            )
 
 
 def services(request: Request) -> Any:
@@ -45,10 +57,39 @@ def json_body(model: type[M]) -> Callable[..., Any]:
         if not raw.strip():
             raw = b"{}"
         try:
-            return model.model_validate_json(raw)
+            body = model.model_validate_json(raw)
         except ValidationError as error:
             raise from_validation_error(error) from None
         except ValueError:
             raise InvalidRequest(INVALID_JSON_MESSAGE, code="invalid_json") from None
+        if b"\\u0000" in raw:  # cheap pre-check; PostgreSQL text and jsonb cannot store NUL
+            param = _nul_path(body.model_dump(exclude_unset=True))
+            if param is not None:
+                raise InvalidRequest(
+                    f"Invalid '{param}': strings must not contain NUL (\\u0000) characters.",
+                    param=param,
+                    code="invalid_value",
+                )
+        return body
 
     return parse
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (value or key) containing a NUL character, if any."""
+    if isinstance(value, str):
+        return (path or None) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return path or child.replace("\x00", "")
+            found = _nul_path(item, child)
+            if found is not None:
+                return found
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Iterable
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,8 @@ SERVER_ERROR_MESSAGE = "The server had an error while processing your request. S
 _REQUEST_PARTS = {"body", "query", "path", "form", "header"}
 _FILTER_TAGS = {"comparison", "compound"}
 _CHUNKING_TAGS = {"auto", "static"}
+# A multipart field in bracket notation, e.g. `expires_after[seconds]` (not a pydantic union tag).
+_FORM_FIELD = re.compile(r"^[A-Za-z_]\w*(\[[A-Za-z_]\w*\])+$")
 
 
 def _param(loc: Iterable[Any]) -> str | None:
@@ -31,6 +34,8 @@ def _param(loc: Iterable[Any]) -> str | None:
     parts: list[str] = []
     previous: Any = None
     for part in loc:
+        if previous in _REQUEST_PARTS and isinstance(part, str) and _FORM_FIELD.match(part):
+            part = part.replace("][", ".").replace("[", ".").rstrip("]")  # expires_after[seconds]
         skip = (
             part in _REQUEST_PARTS
             or part in _FILTER_TAGS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
@@ -34,6 +35,8 @@ def _check_map(value: dict[str, Any], what: str) -> dict[str, Any]:
             raise ValueError(f"{what} key '{key[:20]}...' is longer than {MAX_KEY_CHARS} characters")
         if isinstance(item, str) and len(item) > MAX_VALUE_CHARS:
             raise ValueError(f"value of {what} key '{key}' is longer than {MAX_VALUE_CHARS} characters")
+        if isinstance(item, float) and not math.isfinite(item):  # NaN/Infinity/1e400: jsonb cannot store them
+            raise ValueError(f"value of {what} key '{key}' must be a finite number")
     return value
 
 
@@ -44,8 +47,8 @@ Attributes = Annotated[dict[str, AttributeValue], AfterValidator(lambda v: _chec
 
 
 class StaticChunkingConfig(RequestModel):
-    max_chunk_size_tokens: int = Field(ge=100, le=4096)
-    chunk_overlap_tokens: int = Field(ge=0)
+    max_chunk_size_tokens: StrictInt = Field(ge=100, le=4096)
+    chunk_overlap_tokens: StrictInt = Field(ge=0)
 
     @model_validator(mode="after")
     def _overlap_at_most_half(self) -> "StaticChunkingConfig":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Union
 
 from pydantic import Discriminator, Field, StrictBool, StrictFloat, StrictInt, StrictStr, Tag, model_validator
@@ -25,6 +26,9 @@ class ComparisonFilter(RequestModel):
             raise ValueError(f"filter type '{self.type}' requires an array value")
         if self.type not in LIST_OPERATORS and isinstance(self.value, list):
             raise ValueError(f"filter type '{self.type}' requires a string, number or boolean value")
+        values = self.value if isinstance(self.value, list) else [self.value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):  # jsonb cannot hold NaN/Infinity
+            raise ValueError("filter value must be a finite number")
         return self
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, StrictStr, model_validator
+from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from .common import (
     Attributes,
@@ -22,7 +22,7 @@ MAX_BATCH_FILES = 2000
 
 class StoreExpiresAfter(RequestModel):
     anchor: Literal["last_active_at"]
-    days: int = Field(ge=1, le=365)
+    days: StrictInt = Field(ge=1, le=365)
 
 
 class StoreExpiresAfterObject(ResponseModel):
@@ -39,7 +39,7 @@ class CreateVectorStoreRequest(RequestModel):
     metadata: Metadata | None = None
     # Extension fields (OGX names): the store's embedding model and its backend.
     embedding_model: StrictStr | None = None
-    embedding_dimension: int | None = Field(default=None, ge=1, le=16000)
+    embedding_dimension: StrictInt | None = Field(default=None, ge=1, le=16000)
     provider_id: StrictStr | None = None
 
 

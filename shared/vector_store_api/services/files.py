@@ -48,6 +48,8 @@ class FileService:
         expires_at = self._expiry(expires_after_anchor, expires_after_seconds)
         if not filename.strip():
             raise InvalidRequest("The uploaded file must have a filename.", param="file")
+        if "\x00" in filename:  # PostgreSQL text cannot store NUL
+            raise InvalidRequest("The file name must not contain NUL characters.", param="file")
         file_id = new_id(FILE_PREFIX)
         blob_key = f"{tenant_id}/{file_id}"
         size = self._blobs.put(blob_key, stream)

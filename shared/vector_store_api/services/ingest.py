@@ -91,6 +91,8 @@ class IngestPipeline:
         self._index.prepare_store(store)
         if not self._index.replace_file_chunks(store, target.file_id, target.attributes, to_index, vectors):
             return IngestResult("skipped")  # detached or deleted meanwhile
+        # Before settling: once the file reads `completed`, its chunks must carry its current attributes.
+        self._sync_attributes(target, store)
         usage = sum(len(c.text.encode("utf-8")) for c in chunks) + len(chunks) * store.dimension * FLOAT32_BYTES
         settled = self._catalog.finish_attachment(
             target.tenant_id, store.store_id, target.file_id, "completed", usage, None
@@ -98,7 +100,6 @@ class IngestPipeline:
         if not settled:  # cancelled meanwhile: drop what was indexed
             self._index.delete_file_chunks(store, target.file_id)
             return IngestResult("skipped")
-        self._sync_attributes(target, store)
         return IngestResult("completed", chunks=len(chunks), tokens=tokens)
 
     @staticmethod
