@@ -33,9 +33,10 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory) -> str:
     """An embedded PostgreSQL with pgvector for integration tests (stopped at session end)."""
-    from vector_store_api.backends.postgres.database import start_embedded_server
+    from vector_store_api.backends.postgres.database import start_embedded_server, stop_embedded_servers
 
-    return start_embedded_server(tmp_path_factory.mktemp("pg"))
+    yield start_embedded_server(tmp_path_factory.mktemp("pg"))
+    stop_embedded_servers()
 
 
 @pytest.fixture(scope="session")

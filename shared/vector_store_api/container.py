@@ -8,7 +8,7 @@ from typing import Callable
 
 from .backends.base import VectorIndex
 from .backends.postgres.catalog import Catalog
-from .backends.postgres.database import Database, start_embedded_server
+from .backends.postgres.database import Database, start_embedded_server, stop_embedded_servers
 from .backends.postgres.pgvector_index import PgVectorIndex
 from .blobstore.base import BlobStore
 from .blobstore.local import LocalBlobStore
@@ -59,6 +59,7 @@ class Services:
         if close_queue:
             close_queue()
         self.db.close()
+        stop_embedded_servers()
 
 
 def database_url(settings: Settings) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 
 from pgvector.psycopg import register_vector
@@ -23,10 +25,42 @@ def start_embedded_server(data_dir: Path) -> str:
 
     pg_dir = data_dir / "postgres"
     pg_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pg_dir)
     # 'stop': the server stops when the last process using it exits. Keep the handle alive until then.
     server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
     _embedded_servers.append(server)
     return server.get_uri()
+
+
+def _forget_dead_handles(pg_dir: Path) -> None:
+    """pgserver stops the server when its last user exits, counting users in a pid file; a crashed
+    process would stay in it forever and keep the server from ever being stopped."""
+    handles = pg_dir / ".handle_pids.json"
+    if not handles.exists():
+        return
+    pids = json.loads(handles.read_text() or "[]")
+    alive = [pid for pid in pids if _process_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_embedded_servers() -> None:
+    """Stop the embedded servers this process started (unless another process still uses them).
+
+    Explicit, because pgserver relies on atexit, which does not run when uvicorn re-raises SIGTERM.
+    """
+    while _embedded_servers:
+        _embedded_servers.pop().cleanup()
 
 
 def _configure(conn: Connection) -> None:

@@ -1,0 +1,57 @@
+"""The local server process itself: crash recovery and a clean shutdown of its embedded database."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import psycopg
+
+from conftest import ServerProcess, make_client
+
+
+def wait_until(predicate, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def database_running(server: ServerProcess) -> bool:
+    return (server.data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_work_left_in_progress_by_a_crash_is_resumed_and_shutdown_stops_the_database(tmp_path):
+    server = ServerProcess(tmp_path, EMBEDDING_PROVIDER="hash").start()
+    client = make_client(server.base_url)
+    store = client.vector_stores.create(name="crash")
+    done = client.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("notes.txt", io.BytesIO(b"zebra crossing rules for pedestrians"))
+    )
+    assert done.status == "completed"
+
+    # Crash: the process dies without any cleanup, mid-way through (re)ingesting the file.
+    server.process.kill()
+    server.process.wait()
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE vector_store_files SET status = 'in_progress', usage_bytes = 0 WHERE file_id = %s", (done.id,))
+        conn.execute("DELETE FROM chunks WHERE file_id = %s", (done.id,))
+
+    server.start()
+    try:
+        resumed = wait_until(
+            lambda: (f := client.vector_stores.files.retrieve(done.id, vector_store_id=store.id)).status == "completed"
+            and f
+        )
+        assert resumed.usage_bytes > 0
+        hits = client.vector_stores.search(store.id, query="zebra crossing")
+        assert [h.file_id for h in hits.data] == [done.id]
+        assert client.vector_stores.retrieve(store.id).file_counts.completed == 1
+    finally:
+        server.stop()
+
+    # Stopping the server stops its embedded PostgreSQL too, even after the earlier crash.
+    wait_until(lambda: not database_running(server), timeout=30)
