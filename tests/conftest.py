@@ -63,9 +63,9 @@ class ServerProcess:
             "DATA_DIR": str(data_dir),
             "POLL_AFTER_MS": "100",
             "EXPIRY_SWEEP_SECONDS": "0.5",
-            **env,
         }
         self.env.pop("DATABASE_URL", None)
+        self.env.update(env)
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> "ServerProcess":

@@ -55,3 +55,50 @@ def test_work_left_in_progress_by_a_crash_is_resumed_and_shutdown_stops_the_data
 
     # Stopping the server stops its embedded PostgreSQL too, even after the earlier crash.
     wait_until(lambda: not database_running(server), timeout=30)
+
+
+def test_existing_stores_keep_their_embedding_model_when_the_default_changes(tmp_path):
+    server = ServerProcess(tmp_path, EMBEDDING_PROVIDER="hash").start()
+    client = make_client(server.base_url)
+    try:
+        old = client.vector_stores.create(name="old")
+        client.vector_stores.files.upload_and_poll(
+            vector_store_id=old.id, file=("a.txt", io.BytesIO(b"granite quarry safety"))
+        )
+    finally:
+        server.stop()
+
+    server.env["EMBEDDING_DIMENSION"] = "128"
+    server.start()
+    try:
+        new = client.vector_stores.create(name="new")
+        assert new.model_extra["embedding_dimension"] == 128
+        assert client.vector_stores.retrieve(old.id).model_extra["embedding_dimension"] == 384
+        client.vector_stores.files.upload_and_poll(
+            vector_store_id=new.id, file=("b.txt", io.BytesIO(b"granite countertop care"))
+        )
+        for store in (old, new):  # each store is searched with the model it was created with
+            hits = client.vector_stores.search(store.id, query="granite", ranking_options={"ranker": "none"})
+            assert len(hits.data) == 1 and hits.data[0].score > 0
+    finally:
+        server.stop()
+
+
+def test_server_on_an_external_database_url(tmp_path, pg_url):
+    """DATABASE_URL set: no embedded server is started; the schema migrates idempotently onto it."""
+    server = ServerProcess(tmp_path, EMBEDDING_PROVIDER="hash")
+    server.env["DATABASE_URL"] = pg_url
+    server.start()
+    try:
+        client = make_client(server.base_url)
+        store = client.vector_stores.create(name="external")
+        done = client.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=("c.txt", io.BytesIO(b"external database works"))
+        )
+        assert done.status == "completed"
+        assert not (tmp_path / "postgres").exists()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM vector_stores WHERE id = %s", (store.id,)).fetchone()
+        assert row[0] == 1
+    finally:
+        server.stop()
