@@ -10,7 +10,6 @@ import openai
 import pytest
 
 
-
 def make_client(base_url: str, api_key: str | None = None) -> openai.OpenAI:
     """As tests/conftest.py's: strict SDK client, no retries, fresh tenant unless a key is given."""
     return openai.OpenAI(

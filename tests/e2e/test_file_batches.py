@@ -7,6 +7,7 @@ import time
 
 import openai
 import pytest
+
 from conftest import make_client
 
 POLL_MS = 100

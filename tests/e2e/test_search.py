@@ -14,6 +14,7 @@ import httpx
 import openai
 import psycopg
 import pytest
+
 from conftest import ServerProcess, make_client
 
 POLL_MS = 100

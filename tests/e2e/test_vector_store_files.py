@@ -14,6 +14,7 @@ import uuid
 import httpx
 import openai
 import pytest
+
 from conftest import make_client
 
 KNOWN_SENTENCE = "The quick zebra negotiates a peace treaty with the lighthouse keeper."

@@ -78,7 +78,7 @@ def test_create_with_everything(client):
     assert vs.object == "vector_store"
     assert vs.name == "docs"
     assert extra(vs, "description") == "product documentation"
-    assert getattr(vs, "description") == "product documentation"
+    assert vs.description == "product documentation"
     assert vs.metadata == {"team": "search", "env": "test"}
     assert vs.status == "completed"
     assert vs.usage_bytes == 0
@@ -288,8 +288,8 @@ def test_list_desc_pages_with_after(client, five_stores):
     page = client.vector_stores.list(limit=2)
     assert [v.id for v in page.data] == [s[4], s[3]]
     assert page.has_more is True
-    assert getattr(page, "first_id") == s[4]
-    assert getattr(page, "last_id") == s[3]
+    assert page.first_id == s[4]
+    assert page.last_id == s[3]
 
 
 def test_list_before_returns_preceding_items_in_list_order(client, five_stores):

@@ -202,3 +202,14 @@ def test_million_tokens_is_fast() -> None:
     assert len(chunks) == math.ceil((n - 800) / 400) + 1
     # Not a hard timing assertion; printed for `pytest -s` to show it's linear.
     print(f"chunked {n} tokens into {len(chunks)} chunks in {elapsed:.2f}s")
+
+
+def test_max_total_tokens_counts_the_text_not_the_overlapping_chunks():
+    from vector_store_api.ingest.chunking import TextTooLong
+
+    text = "word " * 3000
+    n = count_tokens(text)  # auto chunks would sum to about twice this
+    assert len(chunk_text(text, 800, 400, max_total_tokens=n)) > 1
+    with pytest.raises(TextTooLong) as info:
+        chunk_text(text, 800, 400, max_total_tokens=n - 1)
+    assert info.value.tokens == n

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import APIError, InvalidRequest, NotFound, ServerError
+from ..errors import APIError, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ def _bucket(feature: str, dimension: int) -> tuple[int, float]:
 def _features(text: str) -> Counter[str]:
     tokens = _TOKEN_RE.findall(text.lower())
     # A space never occurs inside a \w+ token, so bigrams cannot collide with unigrams.
-    bigrams = [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    bigrams = [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
     return Counter(tokens + bigrams)
 
 

@@ -113,7 +113,7 @@ class LocalEmbedder:
         weights: list[int] = []
         # encode_batch tokenises in parallel (Rust threads).
         encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        for i, (text, enc) in enumerate(zip(texts, encodings)):
+        for i, (text, enc) in enumerate(zip(texts, encodings, strict=True)):
             for window, count in self._windows(text, enc):
                 owners.append(i)
                 windows.append(window)
@@ -126,7 +126,7 @@ class LocalEmbedder:
         order = np.argsort(np.asarray(lengths), kind="stable")
         embedded = model.embed([windows[j] for j in order], batch_size=self.batch_size)
         out = np.empty((len(windows), self.dimension), dtype=np.float32)
-        for j, vector in zip(order, embedded):
+        for j, vector in zip(order, embedded, strict=True):
             out[j] = vector
         return out
 

@@ -24,6 +24,15 @@ class Chunk:
     token_count: int
 
 
+class TextTooLong(ValueError):
+    """The text has more tokens than allowed (checked before any chunk is built)."""
+
+    def __init__(self, tokens: int, limit: int):
+        super().__init__(f"text has {tokens} tokens; the limit is {limit}")
+        self.tokens = tokens
+        self.limit = limit
+
+
 @functools.cache
 def get_encoding() -> tiktoken.Encoding:
     """Load the encoding once; loading parses a multi-megabyte BPE file."""
@@ -46,15 +55,19 @@ def chunk_text(
     text: str,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     overlap: int = DEFAULT_OVERLAP,
+    max_total_tokens: int | None = None,
 ) -> list[Chunk]:
     """Split `text` into windows of at most `max_tokens` tokens.
 
     Consecutive windows share exactly `overlap` tokens; the last window ends at
     the end of the text and may be shorter. Whitespace-only windows are skipped.
-    The text is encoded once, so the cost is linear in its length.
+    The text is encoded once, so the cost is linear in its length. With
+    `max_total_tokens`, a longer text raises TextTooLong.
     """
     _validate(max_tokens, overlap)
     tokens = _encode(text)
+    if max_total_tokens is not None and len(tokens) > max_total_tokens:
+        raise TextTooLong(len(tokens), max_total_tokens)
     encoding = get_encoding()
     chunks: list[Chunk] = []
     for start, end in _windows(len(tokens), max_tokens, max_tokens - overlap):

@@ -191,8 +191,7 @@ def _parse_html(name: str, data: bytes) -> str:
 def _html_to_text(markup: str) -> str:
     import warnings
 
-    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString
-    from bs4 import XMLParsedAsHTMLWarning
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, XMLParsedAsHTMLWarning
 
     # Advice aimed at developers ("use an XML parser", "this looks like a URL");
     # the parse result is fine for text extraction. Idempotent, so per call is OK.

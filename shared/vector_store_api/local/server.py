@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -75,6 +76,9 @@ def main() -> None:
 
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pgserver narrates every pg_ctl call at INFO, and asks platformdirs for a runtime dir that may not exist.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
     uvicorn.run(build_local_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

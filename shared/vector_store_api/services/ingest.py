@@ -19,7 +19,7 @@ from ..blobstore.base import BlobStore
 from ..embeddings.base import Embedder
 from ..errors import IngestError, InvalidFile
 from ..ids import now
-from ..ingest.chunking import chunk_text
+from ..ingest.chunking import TextTooLong, chunk_text
 from ..ingest.parsers import extract_text
 from ..models.vector_stores import LastError
 from ..queue.base import IngestJob
@@ -75,14 +75,14 @@ class IngestPipeline:
     def _ingest(self, target: Attachment, store: StoreRef) -> IngestResult:
         data = self._blobs.get(target.blob_key)
         text = extract_text(target.filename, data)
-        chunks = chunk_text(text, target.chunk_size, target.chunk_overlap)
+        try:
+            chunks = chunk_text(text, target.chunk_size, target.chunk_overlap, self._max_file_tokens)
+        except TextTooLong as error:
+            raise InvalidFile(
+                f"File '{target.filename}' has {error.tokens} tokens; the limit is {error.limit} tokens per file."
+            ) from None
         if not chunks:
             raise InvalidFile(f"File '{target.filename}' contains no extractable text.")
-        tokens = sum(c.token_count for c in chunks)
-        if tokens > self._max_file_tokens:
-            raise InvalidFile(
-                f"File '{target.filename}' has {tokens} tokens after chunking; the limit is {self._max_file_tokens}."
-            )
         config = target.store
         embedder = self._embedder_for(config.embedding_provider, config.embedding_model, config.embedding_dimension)
         vectors = self._embed(embedder, [c.text for c in chunks])
@@ -100,7 +100,7 @@ class IngestPipeline:
         if not settled:  # cancelled meanwhile: drop what was indexed
             self._index.delete_file_chunks(store, target.file_id)
             return IngestResult("skipped")
-        return IngestResult("completed", chunks=len(chunks), tokens=tokens)
+        return IngestResult("completed", chunks=len(chunks), tokens=sum(c.token_count for c in chunks))
 
     @staticmethod
     def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:

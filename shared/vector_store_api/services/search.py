@@ -50,7 +50,7 @@ class SearchService:
         candidates = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
 
         ranked_lists = []
-        for query, vector in zip(queries, vectors):
+        for query, vector in zip(queries, vectors, strict=True):
             ranked_lists.append(self._index.dense_search(store, vector, candidates, request.filters))
             if hybrid:
                 ranked_lists.append(self._index.text_search(store, query, candidates, request.filters))

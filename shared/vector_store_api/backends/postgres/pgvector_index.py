@@ -93,7 +93,7 @@ class PgVectorIndex:
                 " FROM STDIN WITH (FORMAT BINARY)"
             ) as copy:
                 copy.set_types(["text", "text", "int4", "text", "int4", "jsonb", "int4", "vector"])
-                for chunk, vector in zip(chunks, embeddings):
+                for chunk, vector in zip(chunks, embeddings, strict=True):
                     copy.write_row(
                         (
                             store.store_id,
