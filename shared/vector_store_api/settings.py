@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     # Chat model used for rewrite_query; unset -> deterministic keyword rewrite.
     query_rewrite_model: str | None = None
 
+    # AWS (serverless). Secrets are referenced by id and fetched at cold start, never passed as values.
+    database_secret_id: str | None = None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
+    database_url_parameter: str | None = None  # SSM SecureString holding the URL (alternative to the secret)
+    openai_api_key_secret_id: str | None = None
+    files_bucket: str | None = None  # S3 bucket for uploaded files; unset -> local disk
+    ingest_queue_url: str | None = None  # SQS ingest queue; unset -> in-process worker
+    ingest_dlq_url: str | None = None  # where malformed messages are sent, with their reason
+    ingest_max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the last try settles the file
+    idempotency_table: str | None = None  # DynamoDB table for Powertools idempotency (bulk messages)
+
     # Ingestion
     ingest_workers: int = 2
     max_file_bytes: int = 512 * 1024 * 1024

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from ..backends.base import StoreRef, VectorIndex
 from ..backends.postgres.catalog import Catalog, Page
@@ -45,14 +45,25 @@ class FileService:
                 param="purpose",
                 code="invalid_value",
             )
-        expires_at = self._expiry(expires_after_anchor, expires_after_seconds)
+        expires_after = self._expiry(expires_after_anchor, expires_after_seconds)
+        return self.create(tenant_id, filename, purpose, lambda key: self._blobs.put(key, stream), expires_after)
+
+    def create(
+        self,
+        tenant_id: str,
+        filename: str,
+        purpose: str,
+        write: Callable[[str], int],
+        expires_after_seconds: int | None = None,
+    ) -> FileObject:
+        """Create a File whose bytes `write(blob_key)` stores (returning their size)."""
         if not filename.strip():
             raise InvalidRequest("The uploaded file must have a filename.", param="file")
-        if "\x00" in filename:  # PostgreSQL text cannot store NUL
+        if "\x00" in filename:
             raise InvalidRequest("The file name must not contain NUL characters.", param="file")
         file_id = new_id(FILE_PREFIX)
         blob_key = f"{tenant_id}/{file_id}"
-        size = self._blobs.put(blob_key, stream)
+        size = write(blob_key)
         try:
             if size > self._max_bytes:
                 raise InvalidRequest(
@@ -65,7 +76,7 @@ class FileService:
                 created_at=created,
                 filename=filename,
                 purpose=purpose,
-                expires_at=created + expires_at if expires_at is not None else None,
+                expires_at=created + expires_after_seconds if expires_after_seconds is not None else None,
             )
             self._catalog.insert_file(tenant_id, file, blob_key)
         except BaseException:

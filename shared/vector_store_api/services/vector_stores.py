@@ -19,6 +19,7 @@ from ..models.vector_stores import (
     CreateVectorStoreRequest,
     FileContent,
     FileContentPage,
+    LastError,
     UpdateVectorStoreRequest,
     VectorStore,
     VectorStoreFile,
@@ -292,8 +293,16 @@ class VectorStoreService:
             raise not_found("file", missing[0], param=param)
 
     def _enqueue(self, tenant_id: str, store_id: str, file_ids: Sequence[str]) -> None:
-        if file_ids:
+        if not file_ids:
+            return
+        try:
             self._queue.enqueue([IngestJob(tenant_id, store_id, file_id) for file_id in file_ids])
+        except Exception:
+            # Never leave a file in progress with no work queued for it.
+            error = LastError(code="server_error", message="The file could not be queued for processing.")
+            for file_id in file_ids:
+                self._catalog.finish_attachment(tenant_id, store_id, file_id, "failed", 0, error)
+            raise
 
 
 def _unique(values: Sequence[str]) -> list[str]:

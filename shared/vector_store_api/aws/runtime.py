@@ -1,0 +1,98 @@
+"""The Lambda runtime: services built lazily, once per container, and the HTTP handler wrapper.
+
+Clients and pools are created on first use (outside any single invocation) and reused by every
+invocation the container serves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from fastapi import APIRouter
+from pydantic import SecretStr
+
+from ..container import Services, build_services
+from ..settings import Settings, get_settings
+from . import secrets
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+_services: Services | None = None
+_lock = threading.Lock()
+
+
+def resolve_secrets(settings: Settings) -> Settings:
+    """Settings with the database URL and OpenAI key fetched from Secrets Manager / SSM."""
+    updates: dict[str, Any] = {}
+    url = secrets.database_url(settings)
+    if url:
+        updates["database_url"] = SecretStr(url)
+    key = secrets.openai_api_key(settings)
+    if key:
+        updates["openai_api_key"] = SecretStr(key)
+    return settings.model_copy(update=updates)
+
+
+def build_lambda_services(settings: Settings) -> Services:
+    import boto3
+
+    from .s3_blobstore import S3BlobStore
+    from .sqs_queue import SqsIngestQueue
+
+    if not settings.files_bucket or not settings.ingest_queue_url:
+        raise RuntimeError("FILES_BUCKET and INGEST_QUEUE_URL must be set on Lambda")
+    if settings.database_url is None:
+        raise RuntimeError("set DATABASE_SECRET_ID or DATABASE_URL_PARAMETER")
+    sqs = boto3.client("sqs")
+    blobs = S3BlobStore(settings.files_bucket, boto3.client("s3"))
+    queue_url = settings.ingest_queue_url
+    return build_services(settings, blobs=blobs, queue_factory=lambda _pipeline: SqsIngestQueue(queue_url, sqs))
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = build_lambda_services(resolve_secrets(get_settings()))
+    return _services
+
+
+def reset_services() -> None:
+    """Forget the container's services (tests build a fresh set per moto environment)."""
+    global _services
+    with _lock:
+        if _services is not None:
+            _services.db.close()
+        _services = None
+
+
+def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[dict, Any], dict]:
+    """A Lambda handler serving `routers` behind API Gateway (HTTP API), with logs, metrics and traces."""
+    from mangum import Mangum
+
+    from ..app import create_app
+
+    asgi = Mangum(create_app(routers, services), lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict, context: Any) -> dict:
+        started = time.perf_counter()
+        response = asgi(event, context)
+        metrics.add_dimension(name="route_group", value=route_group)
+        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)
+        if response.get("statusCode", 200) >= 500:
+            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        return response
+
+    return handler
