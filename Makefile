@@ -13,7 +13,21 @@ ifneq ($(wildcard $(OFFLINE_ASSETS)/models/all-MiniLM-L6-v2-onnx/model.onnx),)
 export LOCAL_EMBEDDING_MODEL_DIR ?= $(OFFLINE_ASSETS)/models/all-MiniLM-L6-v2-onnx
 endif
 
-.PHONY: install run test clean
+# AWS deployment checks (`make validate`, run by `make test`): cfn-lint, `sam validate --lint`,
+# `sam validate` and a `sam build` smoke build, from their own venv so the app's dependencies and
+# the AWS tooling never constrain each other. Nothing here talks to AWS: no credentials, no network
+# except PyPI (the layer's wheels); the region is only needed by the SAM translator.
+TOOLS_VENV ?= .venv-tools
+TOOLS_BIN := $(TOOLS_VENV)/bin
+SAM_CLI_VERSION := 1.170.0
+CFN_LINT_VERSION := 1.58.0
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-sam-$(SAM_CLI_VERSION)-cfn-lint-$(CFN_LINT_VERSION)
+SAM_BUILD_DIR ?= .aws-sam/build
+AWS_OFFLINE_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
+
+.PHONY: install run test clean validate
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +40,31 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/python -m vector_store_api.local.server
 
-test: install
+test: install validate
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+$(TOOLS_STAMP):
+	rm -rf $(TOOLS_VENV)
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_BIN)/pip install --quiet --upgrade pip
+	$(TOOLS_BIN)/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION) cfn-lint==$(CFN_LINT_VERSION)
+	touch $@
+
+# The smoke build needs python3.11 on PATH (SAM builds python3.11 functions with a matching local
+# Python when there is no container); without one it is skipped, with a notice.
+validate: $(TOOLS_STAMP)
+	$(AWS_OFFLINE_ENV) $(TOOLS_BIN)/cfn-lint template.yaml
+	$(AWS_OFFLINE_ENV) $(TOOLS_BIN)/sam validate --lint
+	$(AWS_OFFLINE_ENV) $(TOOLS_BIN)/sam validate
+	@if command -v python3.11 >/dev/null 2>&1; then \
+		mkdir -p $(dir $(SAM_BUILD_DIR)); \
+		echo "$(AWS_OFFLINE_ENV) PYTHON=$(abspath $(TOOLS_BIN)/python) $(TOOLS_BIN)/sam build --build-dir $(SAM_BUILD_DIR)"; \
+		$(AWS_OFFLINE_ENV) PYTHON=$(abspath $(TOOLS_BIN)/python) $(TOOLS_BIN)/sam build --build-dir $(SAM_BUILD_DIR) >$(SAM_BUILD_DIR).log 2>&1 \
+			|| { cat $(SAM_BUILD_DIR).log; exit 1; }; \
+		echo "sam build OK (log: $(SAM_BUILD_DIR).log)"; \
+	else \
+		echo "validate: python3.11 not on PATH, skipping the sam build smoke check"; \
+	fi
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .aws-sam

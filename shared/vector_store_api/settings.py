@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # AWS (serverless). Secrets are referenced by id and fetched at cold start, never passed as values.
     database_secret_id: str | None = None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
     database_url_parameter: str | None = None  # SSM SecureString holding the URL (alternative to the secret)
+    # For secrets holding only username/password (RDS-managed master user secrets):
+    database_host: str | None = None
+    database_port: int = 5432
+    database_name: str = "postgres"
     openai_api_key_secret_id: str | None = None
     files_bucket: str | None = None  # S3 bucket for uploaded files; unset -> local disk
     ingest_queue_url: str | None = None  # SQS ingest queue; unset -> in-process worker

@@ -12,14 +12,15 @@ def database_url(settings: Settings) -> str | None:
     from aws_lambda_powertools.utilities import parameters
 
     if settings.database_secret_id:
-        return url_from_secret(parameters.get_secret(settings.database_secret_id, max_age=3600))
+        return url_from_secret(parameters.get_secret(settings.database_secret_id, max_age=3600), settings)
     if settings.database_url_parameter:
         return parameters.get_parameter(settings.database_url_parameter, decrypt=True, max_age=3600)
     return None
 
 
-def url_from_secret(value: str) -> str:
-    """A plain URL, or the JSON an RDS-managed secret holds."""
+def url_from_secret(value: str, settings: Settings | None = None) -> str:
+    """A plain URL, or the JSON an RDS secret holds. RDS-managed master user secrets carry only the
+    username and password: the host, port and database name then come from the settings."""
     value = value.strip()
     if not value.startswith("{"):
         return value
@@ -28,8 +29,11 @@ def url_from_secret(value: str) -> str:
         return secret["url"]
     user = quote(secret["username"], safe="")
     password = quote(secret["password"], safe="")
-    host, port = secret["host"], secret.get("port", 5432)
-    dbname = secret.get("dbname", "postgres")
+    host = secret.get("host") or (settings.database_host if settings else None)
+    if not host:
+        raise RuntimeError("the database secret has no host: set DATABASE_HOST")
+    port = secret.get("port") or (settings.database_port if settings else 5432)
+    dbname = secret.get("dbname") or (settings.database_name if settings else "postgres")
     return f"postgresql://{user}:{password}@{host}:{port}/{dbname}?sslmode=require"
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import APIError
@@ -32,6 +33,9 @@ from .runtime import logger, metrics, services, tracer
 processor = BatchProcessor(event_type=EventType.SQS)
 _message_adapter: TypeAdapter = TypeAdapter(IngestMessage)
 _idempotent_bulk: Any = None
+# Given each invocation's context (see `handler`): an invocation killed at its timeout leaves an
+# INPROGRESS record that expires with it, instead of blocking every redelivery for 7 days.
+_idempotency_config = IdempotencyConfig(event_key_jmespath="idempotency_key", expires_after_seconds=7 * 86400)
 
 
 class PermanentFailure(Exception):
@@ -84,17 +88,12 @@ def _bulk_runner():
     if _idempotent_bulk is None:
         table = services().settings.idempotency_table
         if table:
-            from aws_lambda_powertools.utilities.idempotency import (
-                DynamoDBPersistenceLayer,
-                IdempotencyConfig,
-                idempotent_function,
-            )
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
-            config = IdempotencyConfig(event_key_jmespath="idempotency_key", expires_after_seconds=7 * 86400)
             _idempotent_bulk = idempotent_function(
                 data_keyword_argument="payload",
                 persistence_store=DynamoDBPersistenceLayer(table_name=table),
-                config=config,
+                config=_idempotency_config,
             )(_run_bulk)
         else:
             _idempotent_bulk = _run_bulk
@@ -111,6 +110,13 @@ def _run_bulk(payload: dict) -> dict:
     keys = list(_source_keys(svc.blobs, message))
     if not keys:
         raise PermanentFailure(f"bulk ingest found no objects in s3://{message.source.bucket}")
+    if message.source.keys is not None:  # checked before creating anything: a retry cannot help
+        missing = _missing_keys(svc.blobs, message.source.bucket, keys)
+        if missing:
+            raise PermanentFailure(
+                f"bulk ingest: {len(missing)} object(s) not found in s3://{message.source.bucket}: "
+                + ", ".join(missing[:10])
+            )
     chunking = resolve_chunking(message.chunking_strategy)
     batch_ids = []
     for start in range(0, len(keys), MAX_BATCH_FILES):
@@ -147,6 +153,20 @@ def _source_keys(blobs: Any, message: BulkIngestMessage):
                 yield item["Key"]
 
 
+def _missing_keys(blobs: Any, bucket: str, keys: list[str]) -> list[str]:
+    from botocore.exceptions import ClientError
+
+    missing = []
+    for key in keys:
+        try:
+            blobs.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            missing.append(key)
+    return missing
+
+
 def send_to_dlq(record: SQSRecord, reason: str) -> None:
     dlq_url = services().settings.ingest_dlq_url
     logger.error("ingest message rejected", extra={"message_id": record.message_id, "reason": reason})
@@ -169,6 +189,7 @@ def send_to_dlq(record: SQSRecord, reason: str) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context: Any) -> dict:
+    _idempotency_config.register_lambda_context(context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
 
 
