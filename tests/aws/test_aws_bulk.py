@@ -97,7 +97,7 @@ def test_bulk_ingest_of_a_prefix_creates_files_a_batch_and_fans_out_once(aws):
     assert aws.receive_all() == []
     [item] = aws.dynamodb.scan(TableName=TABLE)["Items"]
     assert item["status"]["S"] == "COMPLETED"
-    assert json.loads(item["data"]["S"]) == {"batch_ids": [batch_id], "files": 3}
+    assert json.loads(item["data"]["S"]) == {"batch_ids": [batch_id], "files": 3, "rejected": []}
 
 
 def test_bulk_ingest_of_listed_keys_honours_the_idempotency_key(aws):
@@ -181,3 +181,23 @@ def test_bulk_ingest_of_a_missing_key_is_dead_lettered_before_creating_anything(
     # No orphan Files (a retry would have duplicated them), no batch, no ingest messages.
     assert _files(aws) == [] and _batches(aws, store_id) == [] and aws.receive_all() == []
     assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+
+
+def test_bulk_ingest_skips_objects_over_the_size_limit_and_loads_the_rest(aws, monkeypatch):
+    from aws_stack import reset_lambda_state  # imported here: pytest_plugins registers the module
+
+    monkeypatch.setenv("MAX_FILE_BYTES", "100")
+    reset_lambda_state()  # settings are read once per container
+    prefix = _source(aws)
+    aws.s3.put_object(Bucket=SOURCE_BUCKET, Key=prefix + "huge.txt", Body=b"x" * 101)
+    store_id = aws.create_store()
+
+    record = sqs_record("sqs_bulk_ingest.json", _bulk_body(aws, store_id), message_id="bulk-size")
+    assert aws.run_worker(record) == {"batchItemFailures": []}
+
+    assert sorted(f["filename"] for f in _files(aws)) == sorted(DOCS)
+    assert len(_batches(aws, store_id)) == 1
+    assert len(aws.receive_all()) == len(DOCS)
+    # The rejected copy left nothing behind in the files bucket.
+    stored = aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="files/").get("KeyCount", 0)
+    assert stored == len(DOCS)

@@ -52,6 +52,7 @@ def parse_message(body: str) -> IngestFileMessage | BulkIngestMessage:
 
 
 def record_handler(record: SQSRecord) -> None:
+    metrics.add_metric(name="MessagesReceived", unit=MetricUnit.Count, value=1)
     try:
         message = parse_message(record.body)
         if isinstance(message, IngestFileMessage):
@@ -118,17 +119,23 @@ def _run_bulk(payload: dict) -> dict:
                 + ", ".join(missing[:10])
             )
     chunking = resolve_chunking(message.chunking_strategy)
-    batch_ids = []
+    batch_ids, rejected = [], {}
     for start in range(0, len(keys), MAX_BATCH_FILES):
-        file_ids = [
-            svc.files.create(
-                message.tenant_id,
-                key.rsplit("/", 1)[-1],
-                message.purpose,
-                lambda blob_key, key=key: svc.blobs.copy_from(blob_key, message.source.bucket, key),
-            ).id
-            for key in keys[start : start + MAX_BATCH_FILES]
-        ]
+        file_ids = []
+        for key in keys[start : start + MAX_BATCH_FILES]:
+            try:
+                file_ids.append(
+                    svc.files.create(
+                        message.tenant_id,
+                        key.rsplit("/", 1)[-1],
+                        message.purpose,
+                        lambda blob_key, key=key: svc.blobs.copy_from(blob_key, message.source.bucket, key),
+                    ).id
+                )
+            except APIError as error:  # e.g. over MAX_FILE_BYTES: retrying cannot help; the rest goes on
+                rejected[key] = error.message
+        if not file_ids:
+            continue
         request = CreateFileBatchRequest(
             file_ids=file_ids,
             attributes=message.attributes,
@@ -136,9 +143,13 @@ def _run_bulk(payload: dict) -> dict:
         )
         batch = svc.stores.create_batch(message.tenant_id, message.vector_store_id, request)
         batch_ids.append(batch.id)
-    metrics.add_metric(name="BulkFilesCreated", unit=MetricUnit.Count, value=len(keys))
-    logger.info("bulk_ingest", extra={"vector_store_id": message.vector_store_id, "files": len(keys), "batches": batch_ids})
-    return {"batch_ids": batch_ids, "files": len(keys)}
+    created = len(keys) - len(rejected)
+    metrics.add_metric(name="BulkFilesCreated", unit=MetricUnit.Count, value=created)
+    if rejected:
+        metrics.add_metric(name="BulkFilesRejected", unit=MetricUnit.Count, value=len(rejected))
+        logger.error("bulk ingest rejected objects", extra={"rejected": dict(list(rejected.items())[:50])})
+    logger.info("bulk_ingest", extra={"vector_store_id": message.vector_store_id, "files": created, "batches": batch_ids})
+    return {"batch_ids": batch_ids, "files": created, "rejected": sorted(rejected)}
 
 
 def _source_keys(blobs: Any, message: BulkIngestMessage):
@@ -195,6 +206,7 @@ def handler(event: dict, context: Any) -> dict:
 
 def dlq_record_handler(record: SQSRecord) -> None:
     """A message that died: settle its file as failed (if still in progress) and log why."""
+    metrics.add_metric(name="DeadMessages", unit=MetricUnit.Count, value=1)
     attribute = record.message_attributes["reason"]
     reason = (attribute.string_value if attribute else None) or "delivery attempts exhausted"
     try:
