@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytest_plugins = ["opensearch_fixture"]  # the session's real OpenSearch (`opensearch_url`)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 if (SHARED / "tiktoken-cache").is_dir():
@@ -99,15 +101,45 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")[-6000:]
 
     @property
+    def backend(self) -> str:
+        return self.env.get("VECTOR_BACKEND", "pgvector")
+
+    def chunk_count(self, store_id: str, file_id: str | None = None) -> int:
+        """Chunks indexed for a store (or one of its files), read from whichever backend holds them."""
+        if self.backend == "opensearch":
+            terms = [{"term": {"store_id": store_id}}] + ([{"term": {"file_id": file_id}}] if file_id else [])
+            index = self.env.get("OPENSEARCH_INDEX_PREFIX", "vector-store-chunks") + "-*"
+            response = httpx.post(
+                f"{self.env['OPENSEARCH_URL']}/{index}/_count", json={"query": {"bool": {"filter": terms}}}, timeout=30
+            )
+            response.raise_for_status()
+            return response.json()["count"]
+        import psycopg
+
+        sql, params = "SELECT count(*) FROM chunks WHERE vector_store_id = %s", [store_id]
+        if file_id is not None:
+            sql, params = sql + " AND file_id = %s", [*params, file_id]
+        with psycopg.connect(self.database_url) as conn:
+            return conn.execute(sql, params).fetchone()[0]
+
+    @property
     def database_url(self) -> str:
         """The embedded database this server uses (for tests that move its clock, e.g. expiry)."""
         return f"postgresql://postgres:@/postgres?host={self.data_dir / 'postgres'}"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> ServerProcess:
-    """The API with the deterministic `hash` embedder."""
-    proc = ServerProcess(tmp_path_factory.mktemp("server"), EMBEDDING_PROVIDER="hash").start()
+@pytest.fixture(scope="session", params=["pgvector", "opensearch"])
+def server(request, tmp_path_factory) -> ServerProcess:
+    """The API with the deterministic `hash` embedder, once per vector backend (the whole e2e suite
+    runs against each). The catalog stays in PostgreSQL either way."""
+    env = {"EMBEDDING_PROVIDER": "hash"}
+    if request.param == "opensearch":
+        env.update(
+            VECTOR_BACKEND="opensearch",
+            OPENSEARCH_URL=request.getfixturevalue("opensearch_url"),
+            OPENSEARCH_INDEX_PREFIX=f"e2e-{uuid.uuid4().hex[:8]}",
+        )
+    proc = ServerProcess(tmp_path_factory.mktemp(f"server-{request.param}"), **env).start()
     yield proc
     proc.stop()
 

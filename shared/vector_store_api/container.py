@@ -10,6 +10,7 @@ from .backends.base import VectorIndex
 from .backends.postgres.catalog import Catalog
 from .backends.postgres.database import Database, start_embedded_server, stop_embedded_servers
 from .backends.postgres.pgvector_index import PgVectorIndex
+from .backends.router import IndexRouter
 from .blobstore.base import BlobStore
 from .blobstore.local import LocalBlobStore
 from .embeddings.base import Embedder
@@ -32,7 +33,7 @@ class Services:
     settings: Settings
     db: Database
     catalog: Catalog
-    index: VectorIndex
+    index: IndexRouter
     blobs: BlobStore
     queue: IngestQueue
     pipeline: IngestPipeline
@@ -82,6 +83,33 @@ def embedding_resolver(settings: Settings) -> Callable[[str | None, int | None],
     return resolve
 
 
+def build_indexes(settings: Settings, db: Database) -> dict[str, VectorIndex]:
+    """pgvector always (it shares the catalog's database); OpenSearch when OPENSEARCH_URL is set."""
+    indexes: dict[str, VectorIndex] = {
+        "pgvector": PgVectorIndex(
+            db,
+            hnsw_m=settings.hnsw_m,
+            hnsw_ef_construction=settings.hnsw_ef_construction,
+            hnsw_ef_search=settings.hnsw_ef_search,
+            exact_search_max_chunks=settings.exact_search_max_chunks,
+        )
+    }
+    if settings.opensearch_url:
+        from .backends.opensearch.index import OpenSearchIndex, build_client
+
+        indexes["opensearch"] = OpenSearchIndex(
+            build_client(settings),
+            engine=settings.opensearch_engine,
+            index_prefix=settings.opensearch_index_prefix,
+            hnsw_m=settings.hnsw_m,
+            hnsw_ef_construction=settings.hnsw_ef_construction,
+            hnsw_ef_search=settings.hnsw_ef_search,
+            shards=settings.opensearch_shards,
+            replicas=settings.opensearch_replicas,
+        )
+    return indexes
+
+
 def build_services(
     settings: Settings,
     *,
@@ -94,13 +122,7 @@ def build_services(
 
     db = Database(database_url(settings), settings.db_pool_min_size, settings.db_pool_max_size)
     catalog = Catalog(db)
-    index = PgVectorIndex(
-        db,
-        hnsw_m=settings.hnsw_m,
-        hnsw_ef_construction=settings.hnsw_ef_construction,
-        hnsw_ef_search=settings.hnsw_ef_search,
-        exact_search_max_chunks=settings.exact_search_max_chunks,
-    )
+    index = IndexRouter(build_indexes(settings, db), default=settings.vector_backend)
     blobs = blobs or LocalBlobStore(settings.data_dir / "files")
 
     def embedder_for(provider: str, model: str, dimension: int) -> Embedder:
@@ -120,6 +142,6 @@ def build_services(
     else:
         queue = queue_factory(pipeline)
     files = FileService(catalog, blobs, index, settings.max_file_bytes)
-    stores = VectorStoreService(catalog, index, blobs, queue, resolve)
+    stores = VectorStoreService(catalog, index, blobs, queue, resolve, index.providers)
     search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
     return Services(settings, db, catalog, index, blobs, queue, pipeline, files, stores, search)

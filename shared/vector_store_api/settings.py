@@ -37,6 +37,21 @@ class Settings(BaseSettings):
     # Stores (or filtered subsets) with at most this many chunks are searched exactly.
     exact_search_max_chunks: int = 20_000
 
+    # Vector backend for new stores (a store may pick another with `provider_id`; it keeps its own).
+    vector_backend: Literal["pgvector", "opensearch"] = "pgvector"
+    opensearch_url: str | None = None  # setting it makes the OpenSearch backend available
+    opensearch_auth: Literal["none", "basic", "sigv4"] = "none"
+    opensearch_username: str | None = None
+    opensearch_password: SecretStr | None = None
+    opensearch_aws_service: Literal["es", "aoss"] = "es"  # SigV4: OpenSearch Service or Serverless
+    opensearch_region: str | None = None  # SigV4 region; defaults to the AWS SDK's
+    opensearch_verify_certs: bool = True
+    opensearch_ca_certs: Path | None = None
+    opensearch_engine: Literal["lucene", "faiss"] = "lucene"
+    opensearch_index_prefix: str = "vector-store-chunks"
+    opensearch_shards: int = 1
+    opensearch_replicas: int = 0
+
     # Embeddings
     embedding_provider: Literal["openai", "local", "hash"] = "local"
     embedding_model: str | None = None  # provider default when unset

@@ -69,12 +69,7 @@ def assert_results_page(page) -> None:
 
 
 def chunk_count(server: ServerProcess, store_id: str, file_id: str | None = None) -> int:
-    """Chunks indexed for a store (or one of its files), read from the server's database."""
-    sql, params = "SELECT count(*) FROM chunks WHERE vector_store_id = %s", [store_id]
-    if file_id is not None:
-        sql, params = sql + " AND file_id = %s", [*params, file_id]
-    with psycopg.connect(server.database_url) as conn:
-        return conn.execute(sql, params).fetchone()[0]
+    return server.chunk_count(store_id, file_id)
 
 
 # ---------------------------------------------------------------- topic store (shape)
@@ -472,6 +467,8 @@ def trap_setup(request, server, tmp_path_factory):
     """
     proc = None
     if request.param == "hnsw_forced":
+        if server.backend != "pgvector":
+            pytest.skip("the shared-HNSW trap is specific to pgvector (OpenSearch filters inside the k-NN query)")
         proc = ServerProcess(
             tmp_path_factory.mktemp("server-hnsw"),
             EMBEDDING_PROVIDER="hash",
@@ -512,8 +509,9 @@ def trap_setup(request, server, tmp_path_factory):
             small_ids.add(attach_text(small_client, small.id, name, text).id)
         # Fresh planner statistics: with them PostgreSQL picks the shared HNSW index for a filtered search
         # in the large store (which alone returns the globally nearest rows and misses the needle).
-        with psycopg.connect(target.database_url, autocommit=True) as conn:
-            conn.execute("ANALYZE chunks")
+        if target.backend == "pgvector":
+            with psycopg.connect(target.database_url, autocommit=True) as conn:
+                conn.execute("ANALYZE chunks")
         yield {
             "server": target,
             "big_client": big_client,

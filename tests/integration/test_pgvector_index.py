@@ -1,4 +1,5 @@
-"""The pgvector index against the real embedded PostgreSQL: exactness, the shared-HNSW trap, filters, deletes."""
+"""pgvector specifics (the shared backend contract is in test_backend_contract.py): the shared-HNSW
+trap and its fallback, and chunks living and dying with their attachment rows (foreign keys)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from vector_store_api.models.common import StaticChunking
 from vector_store_api.models.files import FileObject
-from vector_store_api.models.search import ComparisonFilter, CompoundFilter
+from vector_store_api.models.search import ComparisonFilter
 
 DIM = 16
 CHUNKING = StaticChunking(max_chunk_size_tokens=800, chunk_overlap_tokens=400)
@@ -72,37 +73,6 @@ def brute_force(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     return list(np.argsort(-(vectors @ query), kind="stable")[:k])
 
 
-def test_small_store_beside_a_large_one_gets_all_its_chunks(fx):
-    rng = np.random.default_rng(1)
-    large = fx.store()
-    for _ in range(4):
-        fx.file(large, unit_rows(rng, 800))
-    small = fx.store()
-    small_vectors = unit_rows(rng, 3)
-    small_file = fx.file(small, small_vectors)
-
-    hits = fx.index.dense_search(small, unit_rows(rng, 1)[0], 10, None)
-
-    assert len(hits) == 3
-    assert {h.file_id for h in hits} == {small_file}
-
-
-def test_large_store_hnsw_results_match_brute_force_closely(fx):
-    rng = np.random.default_rng(2)
-    store = fx.store()
-    vectors = unit_rows(rng, 3000)
-    file_id = fx.file(store, vectors)
-    recalls = []
-    for query in unit_rows(rng, 20):
-        hits = fx.index.dense_search(store, query, 10, None)
-        assert len(hits) == 10
-        assert all(h.file_id == file_id for h in hits)
-        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-        exact = {f"chunk {i} of {file_id}" for i in brute_force(vectors, query, 10)}
-        recalls.append(len(exact & {h.text for h in hits}) / 10)
-    assert np.mean(recalls) >= 0.9
-
-
 def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
     rng = np.random.default_rng(3)
     store = fx.store()
@@ -126,44 +96,6 @@ def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
     assert {h.file_id for h in hits} == {rare}
     expected = [f"chunk {i} of {rare}" for i in brute_force(rare_vectors, query, 50)]
     assert [h.text for h in hits] == expected  # the fallback is exact
-
-
-def test_filter_matching_fewer_than_k_returns_all_of_them(fx):
-    rng = np.random.default_rng(4)
-    store = fx.store()
-    fx.file(store, unit_rows(rng, 2000), {"n": 1})
-    few = fx.file(store, unit_rows(rng, 7), {"n": 2})
-
-    hits = fx.index.dense_search(store, unit_rows(rng, 1)[0], 50, ComparisonFilter(type="gte", key="n", value=2))
-
-    assert len(hits) == 7 and {h.file_id for h in hits} == {few}
-
-
-def test_scores_are_cosine_similarities(fx):
-    store = fx.store()
-    vectors = np.eye(DIM, dtype=np.float32)[:3]
-    fx.file(store, vectors)
-    hits = fx.index.dense_search(store, vectors[0], 3, None)
-    assert hits[0].score == pytest.approx(1.0, abs=1e-6)
-    assert hits[1].score == pytest.approx(0.0, abs=1e-6)
-
-
-def test_text_search_matches_any_word_and_respects_store_and_filters(fx):
-    rng = np.random.default_rng(5)
-    store, other = fx.store(), fx.store()
-    a = fx.file(store, unit_rows(rng, 2), {"k": "a"}, texts=["parental leave policy", "quarterly revenue"])
-    b = fx.file(store, unit_rows(rng, 1), {"k": "b"}, texts=["leave requests go to HR"])
-    fx.file(other, unit_rows(rng, 1), None, texts=["parental leave elsewhere"])
-
-    hits = fx.index.text_search(store, "Parental leave? (policy)", 10, None)
-    assert [h.file_id for h in hits][:1] == [a]  # matches most words
-    assert {h.file_id for h in hits} == {a, b}
-    assert {h.text for h in hits} == {"parental leave policy", "leave requests go to HR"}
-
-    filtered = fx.index.text_search(store, "leave", 10, ComparisonFilter(type="eq", key="k", value="b"))
-    assert [h.file_id for h in filtered] == [b]
-    assert fx.index.text_search(store, "the of and", 10, None) == []  # only stop words
-    assert fx.index.text_search(store, "'; DROP TABLE chunks; --", 10, None) == []
 
 
 def test_replace_is_idempotent_and_deletes_cascade(fx, catalog):
@@ -195,26 +127,3 @@ def test_deleting_a_store_removes_every_chunk_in_one_go(fx, catalog, database):
     assert all(catalog.get_file(fx.tenant, f, now()) is not None for f in files)  # Files survive
 
 
-def test_compound_filters_in_the_database(fx):
-    rng = np.random.default_rng(8)
-    store = fx.store()
-    hr_new = fx.file(store, unit_rows(rng, 1), {"team": "hr", "year": 2024})
-    hr_old = fx.file(store, unit_rows(rng, 1), {"team": "hr", "year": 2019})
-    eng = fx.file(store, unit_rows(rng, 1), {"team": "eng", "year": 2024})
-    query = unit_rows(rng, 1)[0]
-    recent_hr_or_eng = CompoundFilter(
-        type="or",
-        filters=[
-            CompoundFilter(
-                type="and",
-                filters=[
-                    ComparisonFilter(type="eq", key="team", value="hr"),
-                    ComparisonFilter(type="gt", key="year", value=2020),
-                ],
-            ),
-            ComparisonFilter(type="eq", key="team", value="eng"),
-        ],
-    )
-    hits = fx.index.dense_search(store, query, 10, recent_hr_or_eng)
-    assert {h.file_id for h in hits} == {hr_new, eng}
-    assert hr_old not in {h.file_id for h in hits}

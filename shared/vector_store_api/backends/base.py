@@ -32,11 +32,12 @@ class ChunkHit:
 
 @dataclass(frozen=True)
 class StoreRef:
-    """What an index needs to know about a store."""
+    """What an index needs to know about a store, including which backend holds it."""
 
     tenant_id: str
     store_id: str
     dimension: int
+    provider_id: str = "pgvector"
 
 
 class VectorIndex(Protocol):
@@ -60,6 +61,9 @@ class VectorIndex(Protocol):
     def delete_store(self, store: StoreRef) -> None: ...
 
     def file_chunk_texts(self, store: StoreRef, file_id: str) -> list[str]: ...
+
+    def export_file_chunks(self, store: StoreRef, file_id: str) -> tuple[list[ChunkToIndex], np.ndarray]:
+        """The file's chunks in order with their stored embeddings (to move a store between backends)."""
 
     def dense_search(
         self, store: StoreRef, vector: np.ndarray, k: int, filters: Filter | None

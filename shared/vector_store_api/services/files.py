@@ -120,13 +120,12 @@ class FileService:
         deleted = self._catalog.delete_file(tenant_id, file_id)
         if deleted is None:
             raise not_found("file", file_id, param="file_id")
-        blob_key, store_ids = deleted
-        self._remove_everywhere(tenant_id, file_id, blob_key, store_ids)
+        self._remove_everywhere(file_id, *deleted)
         return DeletedObject(id=file_id, object="file", deleted=True)
 
-    def _remove_everywhere(self, tenant_id: str, file_id: str, blob_key: str, store_ids: list[str]) -> None:
-        for store_id in store_ids:
-            self._index.delete_file_chunks(StoreRef(tenant_id, store_id, 0), file_id)
+    def _remove_everywhere(self, file_id: str, blob_key: str, stores: list[StoreRef]) -> None:
+        for store in stores:
+            self._index.delete_file_chunks(store, file_id)
         self._blobs.delete(blob_key)
 
     def content(self, tenant_id: str, file_id: str) -> tuple[FileObject, Iterator[bytes]]:
@@ -139,6 +138,6 @@ class FileService:
         for tenant_id, file_id in self._catalog.expired_files(now()):
             deleted = self._catalog.delete_file(tenant_id, file_id)
             if deleted is not None:
-                self._remove_everywhere(tenant_id, file_id, *deleted)
+                self._remove_everywhere(file_id, *deleted)
                 removed += 1
         return removed

@@ -61,7 +61,7 @@ class IngestPipeline:
         target = self._catalog.get_ingest_target(job.tenant_id, job.vector_store_id, job.file_id, now())
         if target is None or target.status != "in_progress":
             return IngestResult("skipped")
-        store = StoreRef(job.tenant_id, job.vector_store_id, target.store.embedding_dimension)
+        store = target.store.ref
         try:
             return self._ingest(target, store)
         except IngestError as error:

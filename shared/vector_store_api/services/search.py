@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..backends.base import StoreRef, VectorIndex
+from ..backends.base import VectorIndex
 from ..backends.postgres.catalog import Catalog
 from ..embeddings.base import Embedder
 from ..ids import now
@@ -41,7 +41,7 @@ class SearchService:
         queries = request.queries()
         if request.rewrite_query:
             queries = [self._rewriter.rewrite(q) for q in queries]
-        store = StoreRef(tenant_id, store_id, config.embedding_dimension)
+        store = config.ref
         embedder = self._embedder_for(config.embedding_provider, config.embedding_model, config.embedding_dimension)
         vectors = embedder.embed(queries)
         ranking = request.ranking_options

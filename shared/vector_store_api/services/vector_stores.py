@@ -97,7 +97,7 @@ class VectorStoreService:
             dimension,
             provider_id,
         )
-        self._index.prepare_store(StoreRef(tenant_id, store_id, dimension))
+        self._index.prepare_store(StoreRef(tenant_id, store_id, dimension, provider_id))
         if file_ids:
             chunking = resolve_chunking(request.chunking_strategy)
             entries = [NewAttachment(file_id, None, chunking) for file_id in file_ids]
@@ -137,7 +137,7 @@ class VectorStoreService:
     def delete(self, tenant_id: str, store_id: str) -> DeletedObject:
         config = self.store_config(tenant_id, store_id)
         self._catalog.delete_store(tenant_id, store_id)
-        self._index.delete_store(StoreRef(tenant_id, store_id, config.embedding_dimension))
+        self._index.delete_store(config.ref)
         return DeletedObject(id=store_id, object="vector_store.deleted", deleted=True)
 
     def store_config(self, tenant_id: str, store_id: str, *, usable: bool = False) -> StoreConfig:
@@ -157,7 +157,7 @@ class VectorStoreService:
             config = self._catalog.get_store_config(tenant_id, store_id, now())
             self._catalog.detach_all(tenant_id, store_id)
             if config is not None:
-                self._index.delete_store(StoreRef(tenant_id, store_id, config.embedding_dimension))
+                self._index.delete_store(config.ref)
         return len(expired)
 
     # ---------------------------------------------------------------- files
@@ -213,7 +213,7 @@ class VectorStoreService:
         updated = self._catalog.update_attributes(tenant_id, store_id, file_id, attributes)
         if updated is None:
             raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
-        self._index.update_attributes(StoreRef(tenant_id, store_id, config.embedding_dimension), file_id, attributes)
+        self._index.update_attributes(config.ref, file_id, attributes)
         return updated
 
     def detach(self, tenant_id: str, store_id: str, file_id: str) -> DeletedObject:
@@ -221,7 +221,7 @@ class VectorStoreService:
         check_file_id(file_id)
         if not self._catalog.detach(tenant_id, store_id, file_id):
             raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
-        self._index.delete_file_chunks(StoreRef(tenant_id, store_id, config.embedding_dimension), file_id)
+        self._index.delete_file_chunks(config.ref, file_id)
         return DeletedObject(id=file_id, object="vector_store.file.deleted", deleted=True)
 
     def file_content(self, tenant_id: str, store_id: str, file_id: str) -> FileContentPage:
@@ -264,7 +264,7 @@ class VectorStoreService:
     def cancel_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch:
         config = self.store_config(tenant_id, store_id)
         self.retrieve_batch(tenant_id, store_id, batch_id)
-        ref = StoreRef(tenant_id, store_id, config.embedding_dimension)
+        ref = config.ref
         for file_id in self._catalog.cancel_batch(tenant_id, store_id, batch_id):
             self._index.delete_file_chunks(ref, file_id)  # a worker may have indexed part of it already
         return self.retrieve_batch(tenant_id, store_id, batch_id)

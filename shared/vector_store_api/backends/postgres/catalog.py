@@ -20,6 +20,7 @@ from ...models.vector_stores import (
     VectorStoreFile,
     VectorStoreFileBatch,
 )
+from ..base import StoreRef
 from .database import Database
 
 Order = Literal["asc", "desc"]
@@ -50,6 +51,10 @@ class StoreConfig:
     embedding_dimension: int
     provider_id: str
     expired: bool
+
+    @property
+    def ref(self) -> StoreRef:
+        return StoreRef(self.tenant_id, self.store_id, self.embedding_dimension, self.provider_id)
 
 
 @dataclass(frozen=True)
@@ -269,11 +274,12 @@ class Catalog:
         rows, has_more = _page(rows, limit, reverse)
         return Page([_to_file(r) for r in rows], has_more)
 
-    def delete_file(self, tenant_id: str, file_id: str) -> tuple[str, list[str]] | None:
+    def delete_file(self, tenant_id: str, file_id: str) -> tuple[str, list[StoreRef]] | None:
         """Delete a file and (by cascade) its attachments and chunks. Returns its blob key and stores."""
         with self._db.connection() as conn, conn.transaction():
             stores = conn.execute(
-                "SELECT vector_store_id FROM vector_store_files WHERE tenant_id = %s AND file_id = %s",
+                "SELECT s.id, s.embedding_dimension, s.provider_id FROM vector_store_files f"
+                " JOIN vector_stores s ON s.id = f.vector_store_id WHERE f.tenant_id = %s AND f.file_id = %s",
                 (tenant_id, file_id),
             ).fetchall()
             row = conn.execute(
@@ -281,7 +287,7 @@ class Catalog:
             ).fetchone()
         if row is None:
             return None
-        return row["blob_key"], [s["vector_store_id"] for s in stores]
+        return row["blob_key"], [StoreRef(tenant_id, s["id"], s["embedding_dimension"], s["provider_id"]) for s in stores]
 
     def expired_files(self, now: int, limit: int = 500) -> list[tuple[str, str]]:
         with self._db.connection() as conn:
@@ -656,6 +662,56 @@ class Catalog:
                     "UPDATE file_batches SET cancelled = true WHERE tenant_id = %s AND id = %s", (tenant_id, batch_id)
                 )
         return [r["file_id"] for r in rows]
+
+    # ------------------------------------------------- moves between backends (an operator's tool)
+    def store_config_by_id(self, store_id: str, now: int) -> StoreConfig | None:
+        """Not tenant-scoped: for operator commands that name a store directly."""
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT * FROM vector_stores WHERE id = %s", (store_id,)).fetchone()
+        return _to_store_config(row, now) if row else None
+
+    def attachment_statuses(self, store_id: str) -> dict[str, tuple[str, dict | None]]:
+        """file_id -> (status, attributes) for every file of the store."""
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT file_id, status, attributes FROM vector_store_files WHERE vector_store_id = %s ORDER BY file_id",
+                (store_id,),
+            ).fetchall()
+        return {r["file_id"]: (r["status"], r["attributes"]) for r in rows}
+
+    def begin_migration(self, store_id: str, source: str, target: str, now: int) -> None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "INSERT INTO store_migrations (vector_store_id, source, target, started_at) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (vector_store_id) DO UPDATE SET vector_store_id = EXCLUDED.vector_store_id"
+                " RETURNING source, target",
+                (store_id, source, target, now),
+            ).fetchone()
+        if (row["source"], row["target"]) != (source, target):
+            raise RuntimeError(
+                f"store {store_id} has an unfinished move {row['source']} -> {row['target']}; finish that first"
+            )
+
+    def migrated_files(self, store_id: str) -> dict[str, int]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT file_id, chunks FROM store_migration_files WHERE vector_store_id = %s", (store_id,)
+            ).fetchall()
+        return {r["file_id"]: r["chunks"] for r in rows}
+
+    def record_migrated_file(self, store_id: str, file_id: str, chunks: int) -> None:
+        with self._db.connection() as conn:
+            conn.execute(
+                "INSERT INTO store_migration_files (vector_store_id, file_id, chunks) VALUES (%s, %s, %s)"
+                " ON CONFLICT (vector_store_id, file_id) DO UPDATE SET chunks = EXCLUDED.chunks",
+                (store_id, file_id, chunks),
+            )
+
+    def finish_migration(self, store_id: str, target: str) -> None:
+        """Point the store at its new backend and forget the progress, atomically."""
+        with self._db.connection() as conn, conn.transaction():
+            conn.execute("UPDATE vector_stores SET provider_id = %s WHERE id = %s", (target, store_id))
+            conn.execute("DELETE FROM store_migrations WHERE vector_store_id = %s", (store_id,))
 
     # --------------------------------------------------------------- search
     def filenames(self, tenant_id: str, file_ids: Iterable[str]) -> dict[str, str]:

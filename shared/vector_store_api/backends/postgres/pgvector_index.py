@@ -132,6 +132,17 @@ class PgVectorIndex:
             ).fetchall()
         return [r["text"] for r in rows]
 
+    def export_file_chunks(self, store: StoreRef, file_id: str) -> tuple[list[ChunkToIndex], np.ndarray]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT chunk_index, text, token_count, embedding FROM chunks"
+                " WHERE vector_store_id = %s AND file_id = %s ORDER BY chunk_index",
+                (store.store_id, file_id),
+            ).fetchall()
+        chunks = [ChunkToIndex(r["chunk_index"], r["text"], r["token_count"]) for r in rows]
+        vectors = np.array([r["embedding"].to_numpy() for r in rows], dtype=np.float32).reshape(len(rows), -1)
+        return chunks, vectors
+
     # ------------------------------------------------------------ searching
     def _where(self, store: StoreRef, filters: Filter | None) -> tuple[str, list[Any]]:
         where, params = "vector_store_id = %s", [store.store_id]

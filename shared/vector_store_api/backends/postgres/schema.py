@@ -104,6 +104,21 @@ MIGRATIONS: list[str] = [
     CREATE INDEX chunks_by_file ON chunks (vector_store_id, file_id, chunk_index);
     CREATE INDEX chunks_full_text ON chunks USING gin (tsv);
     """,
+    # 2: progress of store moves between vector backends (resumable).
+    """
+    CREATE TABLE store_migrations (
+        vector_store_id  text COLLATE "C" PRIMARY KEY REFERENCES vector_stores (id) ON DELETE CASCADE,
+        source           text NOT NULL,
+        target           text NOT NULL,
+        started_at       bigint NOT NULL
+    );
+    CREATE TABLE store_migration_files (
+        vector_store_id  text COLLATE "C" NOT NULL REFERENCES store_migrations (vector_store_id) ON DELETE CASCADE,
+        file_id          text COLLATE "C" NOT NULL,
+        chunks           integer NOT NULL,
+        PRIMARY KEY (vector_store_id, file_id)
+    );
+    """,
 ]
 
 

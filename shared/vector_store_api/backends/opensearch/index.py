@@ -1,0 +1,535 @@
+"""The OpenSearch (k-NN plugin) implementation of VectorIndex.
+
+Layout: one shared index per (engine, dimension), named `{prefix}-{engine}-{dimension}`, created
+idempotently by `prepare_store` (and before any write). Every store of that dimension lives in it.
+- Not one index per store: every index costs at least one shard (heap, file handles, a Lucene
+  writer, an HNSW graph per segment) and an entry in the cluster state; thousands of small stores
+  would mean thousands of shards, far past what a cluster (or a domain's shard limit) tolerates.
+- Every request is routed with `routing=store_id` (`_routing` is required by the mapping), so all
+  of a store's chunks sit on one shard: searches touch a single shard, per-store deletes are one
+  shard-local delete_by_query, and a refresh waited for by a write covers the whole store. Every
+  query is also filtered by a `store_id` term (routing selects a shard, not a store).
+- Attributes are not mapped field-per-key (that would explode the shared mapping); they are a
+  `nested` list of typed entries under `dynamic: strict`, see filters.py. The original attribute
+  dict is kept as a non-indexed object (`enabled: false`) and returned as is.
+
+Documents: `_id` = f"{store_id}:{file_id}:{chunk_index}", fields store_id/tenant_id/file_id
+(keyword), chunk_index/token_count (integer), text (`text`, `english` analyzer: stemming and stop
+words, like PostgreSQL's english text search), embedding (`knn_vector`, HNSW, cosinesimil, lucene or
+faiss), attributes, attrs. Vectors are also kept in _source: update_by_query rewrites documents from
+_source, and `export_file_chunks` reads them back.
+
+Writes: `replace_file_chunks` bulk-indexes the file's chunks under their deterministic ids
+(overwriting a previous version in place), the last bulk request with `refresh=wait_for`, so a
+file reported completed is searchable at once; then chunks of a previous, longer version are
+deleted (delete_by_query, only when there are any). Upsert-then-trim instead of delete-then-insert
+means a re-indexed file never disappears from search in between. It returns True: attachment is
+the catalog's business, OpenSearch cannot know (the pipeline handles detach races by deleting the
+file's chunks). Attribute updates and deletes are `*_by_query` with routing and `refresh=true`,
+retried while they hit version conflicts with concurrent writes.
+
+Dense search returns exactly min(k, matching chunks), best first, like pgvector:
+- one `_msearch` round trip runs (a) a `knn` query with the store and attribute filters INSIDE the
+  k-NN query (efficient filtering: lucene/faiss search the graph restricted to matching documents,
+  not post-filtering), with `k = max(k, ef_search)` candidates (ef_search on every version and
+  engine) and size k; and (b) an exact `script_score` (`knn_score`, cosinesimil) over the matching
+  chunks with `terminate_after = exact_search_max_chunks`;
+- if (b) did not terminate early, the filtered subset is small and (b) is the exact answer (what
+  pgvector does with its exact-scan bound); otherwise (a) answers, and should it return fewer than k
+  hits while more chunks match (approximate filtered search can), an unbounded exact search does.
+The k-NN score of cosinesimil (lucene, faiss and the knn_score script alike) is (1 + cos) / 2;
+ChunkHit.score converts it back to the cosine similarity.
+
+Text search: `match` on `text` with operator OR (any query word may match), in filter context
+the store and attribute filters; score = BM25 (note: term statistics are per shard, i.e. shared
+with the other stores on that shard, not per store).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Iterable, Iterator, Sequence
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+
+from ..base import ChunkHit, ChunkToIndex, Filter, StoreRef
+from .auth import client_auth_kwargs
+from .filters import attribute_entries, filter_query
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("lucene", "faiss")
+SEARCH_SOURCE = ["file_id", "text", "attributes"]
+SCROLL_PAGE = 1000
+CONFLICT_RETRIES = 5
+BULK_RETRIES = 4
+UPDATE_ATTRIBUTES_SCRIPT = "ctx._source.attributes = params.attributes; ctx._source.attrs = params.attrs;"
+
+
+class OpenSearchIndexError(RuntimeError):
+    pass
+
+
+def build_client(settings: Any) -> Any:
+    """An `opensearchpy.OpenSearch` client for settings.opensearch_url and its auth mode."""
+    from opensearchpy import OpenSearch, Urllib3HttpConnection
+
+    url = settings.opensearch_url
+    if not url:
+        raise OpenSearchIndexError("OPENSEARCH_URL is not set")
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OpenSearchIndexError(f"OPENSEARCH_URL must be an http(s) URL, got {url!r}")
+    use_ssl = parts.scheme == "https"
+    # An explicit port: opensearch-py would otherwise default a port-less http URL to 9200.
+    host: dict[str, Any] = {"host": parts.hostname, "port": parts.port or (443 if use_ssl else 80)}
+    if parts.path and parts.path != "/":
+        host["url_prefix"] = parts.path.rstrip("/")
+    kwargs: dict[str, Any] = {
+        "hosts": [host],
+        "use_ssl": use_ssl,
+        "verify_certs": settings.opensearch_verify_certs,
+        "http_compress": True,
+        "timeout": 30,
+        "max_retries": 3,
+        "retry_on_timeout": True,
+        "retry_on_status": (429, 502, 503, 504),
+        "connection_class": Urllib3HttpConnection,
+    }
+    if settings.opensearch_ca_certs:
+        kwargs["ca_certs"] = str(settings.opensearch_ca_certs)
+    if use_ssl and not settings.opensearch_verify_certs:
+        kwargs["ssl_show_warn"] = False
+    kwargs.update(
+        client_auth_kwargs(
+            settings,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password is not None else None,
+        )
+    )
+    return OpenSearch(**kwargs)
+
+
+def _exceptions() -> Any:
+    from opensearchpy import exceptions
+
+    return exceptions
+
+
+def _is_index_missing(error: Exception) -> bool:
+    return getattr(error, "error", None) == "index_not_found_exception" or "index_not_found_exception" in str(error)
+
+
+def _chunk_id(store_id: str, file_id: str, chunk_index: int) -> str:
+    return f"{store_id}:{file_id}:{chunk_index}"
+
+
+class OpenSearchIndex:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        engine: str = "lucene",
+        index_prefix: str = "vector-store-chunks",
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 64,
+        hnsw_ef_search: int = 100,
+        shards: int = 1,
+        replicas: int = 0,
+        exact_search_max_chunks: int = 1_000,
+        bulk_max_bytes: int = 8 * 1024 * 1024,
+        bulk_max_docs: int = 500,
+        delete_timeout: float = 300,
+    ):
+        if engine not in ENGINES:
+            raise ValueError(f"unsupported OpenSearch k-NN engine {engine!r} (use one of {', '.join(ENGINES)})")
+        self._client = client
+        self.engine = engine
+        self._prefix = index_prefix.lower()
+        self._m = hnsw_m
+        self._ef_construction = hnsw_ef_construction
+        self._ef_search = hnsw_ef_search
+        self._shards = shards
+        self._replicas = replicas
+        self._exact_max = exact_search_max_chunks
+        self._bulk_max_bytes = bulk_max_bytes
+        self._bulk_max_docs = bulk_max_docs
+        self._delete_timeout = delete_timeout
+        self._ready: set[str] = set()
+        self._lock = threading.Lock()
+
+    # --------------------------------------------------------------- layout
+    def index_name(self, dimension: int) -> str:
+        return f"{self._prefix}-{self.engine}-{int(dimension)}"
+
+    def index_body(self, dimension: int) -> dict[str, Any]:
+        parameters: dict[str, Any] = {"m": self._m, "ef_construction": self._ef_construction}
+        if self.engine == "faiss":
+            parameters["ef_search"] = self._ef_search  # faiss reads it from the mapping; lucene takes k
+        return {
+            "settings": {
+                "index": {
+                    "knn": True,
+                    "number_of_shards": self._shards,
+                    "number_of_replicas": self._replicas,
+                }
+            },
+            "mappings": {
+                "dynamic": "strict",
+                "_routing": {"required": True},
+                "properties": {
+                    "store_id": {"type": "keyword"},
+                    "tenant_id": {"type": "keyword"},
+                    "file_id": {"type": "keyword"},
+                    "chunk_index": {"type": "integer"},
+                    "token_count": {"type": "integer", "index": False},
+                    "text": {"type": "text", "analyzer": "english"},
+                    "embedding": {
+                        "type": "knn_vector",
+                        "dimension": int(dimension),
+                        "method": {
+                            "name": "hnsw",
+                            "space_type": "cosinesimil",
+                            "engine": self.engine,
+                            "parameters": parameters,
+                        },
+                    },
+                    "attributes": {"type": "object", "enabled": False},
+                    "attrs": {
+                        "type": "nested",
+                        "properties": {
+                            "key": {"type": "keyword"},
+                            "s": {"type": "keyword"},
+                            "n": {"type": "double"},
+                            "b": {"type": "boolean"},
+                            "bn": {"type": "byte"},
+                        },
+                    },
+                },
+            },
+        }
+
+    def prepare_store(self, store: StoreRef) -> None:
+        self._ensure_index(store.dimension)
+
+    def _ensure_index(self, dimension: int) -> str:
+        name = self.index_name(dimension)
+        if name in self._ready:
+            return name
+        with self._lock:
+            if name in self._ready:
+                return name
+            try:
+                self._client.indices.create(index=name, body=self.index_body(dimension))
+                log.info("created OpenSearch index %s", name)
+            except _exceptions().RequestError as e:
+                if e.error != "resource_already_exists_exception":
+                    raise
+            self._ready.add(name)
+        return name
+
+    @staticmethod
+    def _store_scope(store: StoreRef) -> list[dict[str, Any]]:
+        return [{"term": {"store_id": store.store_id}}]
+
+    def _read_scope(self, store: StoreRef, filters: Filter | None = None) -> list[dict[str, Any]]:
+        # The tenant term is defence in depth: store ids are globally unique already.
+        scope = [*self._store_scope(store), {"term": {"tenant_id": store.tenant_id}}]
+        if filters is not None:
+            scope.append(filter_query(filters))
+        return scope
+
+    # -------------------------------------------------------------- writing
+    def replace_file_chunks(
+        self,
+        store: StoreRef,
+        file_id: str,
+        attributes: dict[str, Any] | None,
+        chunks: Sequence[ChunkToIndex],
+        embeddings: np.ndarray,
+    ) -> bool:
+        name = self._ensure_index(store.dimension)
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} embeddings")
+        if len(chunks) and vectors.reshape(len(chunks), -1).shape[1] != store.dimension:
+            raise ValueError(f"embeddings have dimension {vectors.shape[-1]}, the store {store.dimension}")
+        entries = attribute_entries(attributes)
+
+        def actions() -> Iterator[str]:
+            for chunk, vector in zip(chunks, vectors):
+                header = {"index": {"_index": name, "_id": _chunk_id(store.store_id, file_id, chunk.chunk_index), "routing": store.store_id}}
+                doc: dict[str, Any] = {
+                    "store_id": store.store_id,
+                    "tenant_id": store.tenant_id,
+                    "file_id": file_id,
+                    "chunk_index": chunk.chunk_index,
+                    "token_count": chunk.token_count,
+                    "text": chunk.text.replace("\x00", ""),
+                    "attributes": attributes,
+                    "attrs": entries,
+                }
+                # cosinesimil cannot index a zero (or non-finite) vector: such a chunk stays
+                # text-searchable but is never a dense hit (pgvector ranks it last with NaN).
+                if np.all(np.isfinite(vector)) and np.any(vector):
+                    doc["embedding"] = vector.tolist()
+                yield json.dumps(header) + "\n" + json.dumps(doc, ensure_ascii=False) + "\n"
+
+        self._bulk(actions())
+        self._trim_file(name, store, file_id, [c.chunk_index for c in chunks])
+        return True
+
+    def _bulk(self, actions: Iterable[str]) -> None:
+        """Send in batches; the last batch waits for the refresh that makes everything visible
+        (all of a store's documents are on one shard, so one refresh covers every batch)."""
+        pending: list[str] | None = None
+        batch: list[str] = []
+        size = 0
+        for action in actions:
+            action_bytes = len(action.encode("utf-8"))
+            if batch and (size + action_bytes > self._bulk_max_bytes or len(batch) >= self._bulk_max_docs):
+                if pending is not None:
+                    self._send_bulk(pending, refresh=False)
+                pending, batch, size = batch, [], 0
+            batch.append(action)
+            size += action_bytes
+        if batch:
+            if pending is not None:
+                self._send_bulk(pending, refresh=False)
+            pending = batch
+        if pending is not None:
+            self._send_bulk(pending, refresh=True)
+
+    def _send_bulk(self, lines: list[str], refresh: bool) -> None:
+        for attempt in range(BULK_RETRIES + 1):
+            params = {"refresh": "wait_for"} if refresh else {}
+            response = self._client.bulk(body="".join(lines), params=params)
+            if not response.get("errors"):
+                return
+            failed, throttled = [], True
+            for line, item in zip(lines, response["items"]):
+                result = next(iter(item.values()))
+                if result.get("status", 200) >= 300:
+                    failed.append((line, result))
+                    throttled = throttled and result.get("status") == 429
+            if not failed:
+                return
+            if not throttled or attempt == BULK_RETRIES:
+                line, result = failed[0]
+                raise OpenSearchIndexError(
+                    f"bulk indexing failed for {len(failed)} of {len(lines)} chunks: {result.get('error')}"
+                )
+            time.sleep(0.5 * 2**attempt)
+            lines = [line for line, _ in failed]
+
+    def _trim_file(self, name: str, store: StoreRef, file_id: str, kept: list[int]) -> None:
+        """Delete the file's chunks that the new version does not have (a previous, longer one)."""
+        scope = [*self._store_scope(store), {"term": {"file_id": file_id}}]
+        if kept == list(range(len(kept))):
+            query = {"bool": {"filter": [*scope, {"range": {"chunk_index": {"gte": len(kept)}}}]}}
+        else:
+            query = {"bool": {"filter": scope, "must_not": [{"terms": {"chunk_index": kept}}]}}
+        stale = self._client.count(index=name, body={"query": query}, params={"routing": store.store_id})["count"]
+        if stale:
+            self._by_query("delete", name, store, {"query": query})
+
+    def _by_query(self, action: str, name: str, store: StoreRef, body: dict[str, Any], timeout: float = 60) -> None:
+        """delete_by_query / update_by_query on the store's shard, retried on version conflicts."""
+        method = self._client.delete_by_query if action == "delete" else self._client.update_by_query
+        params = {"routing": store.store_id, "refresh": "true", "conflicts": "proceed", "request_timeout": timeout}
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                response = method(index=name, body=body, params=params)
+            except _exceptions().NotFoundError as e:
+                if _is_index_missing(e):
+                    return
+                raise
+            if response.get("failures"):
+                raise OpenSearchIndexError(f"{action}_by_query failed: {response['failures'][:3]}")
+            if not response.get("version_conflicts"):
+                return
+            time.sleep(0.1 * 2**attempt)
+        raise OpenSearchIndexError(f"{action}_by_query kept conflicting with concurrent writes")
+
+    def update_attributes(self, store: StoreRef, file_id: str, attributes: dict[str, Any] | None) -> None:
+        body = {
+            "query": {"bool": {"filter": [*self._store_scope(store), {"term": {"file_id": file_id}}]}},
+            "script": {
+                "lang": "painless",
+                "source": UPDATE_ATTRIBUTES_SCRIPT,
+                "params": {"attributes": attributes, "attrs": attribute_entries(attributes)},
+            },
+        }
+        self._by_query("update", self.index_name(store.dimension), store, body)
+
+    def delete_file_chunks(self, store: StoreRef, file_id: str) -> None:
+        query = {"bool": {"filter": [*self._store_scope(store), {"term": {"file_id": file_id}}]}}
+        self._by_query("delete", self.index_name(store.dimension), store, {"query": query})
+
+    def delete_store(self, store: StoreRef) -> None:
+        query = {"bool": {"filter": self._store_scope(store)}}
+        self._by_query("delete", self.index_name(store.dimension), store, {"query": query}, self._delete_timeout)
+
+    # -------------------------------------------------------------- reading
+    def _file_docs(self, store: StoreRef, file_id: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        """The file's chunks in chunk order (search_after pages: no 10k window, no scroll context)."""
+        body: dict[str, Any] = {
+            "size": SCROLL_PAGE,
+            "track_total_hits": False,
+            "_source": fields,
+            "query": {"bool": {"filter": [*self._read_scope(store), {"term": {"file_id": file_id}}]}},
+            "sort": [{"chunk_index": "asc"}],
+        }
+        while True:
+            try:
+                response = self._client.search(
+                    index=self.index_name(store.dimension), body=body, params={"routing": store.store_id}
+                )
+            except _exceptions().NotFoundError as e:
+                if _is_index_missing(e):
+                    return
+                raise
+            hits = response["hits"]["hits"]
+            for hit in hits:
+                yield hit["_source"]
+            if len(hits) < SCROLL_PAGE:
+                return
+            body["search_after"] = hits[-1]["sort"]
+
+    def file_chunk_texts(self, store: StoreRef, file_id: str) -> list[str]:
+        return [doc["text"] for doc in self._file_docs(store, file_id, ["text"])]
+
+    def export_file_chunks(self, store: StoreRef, file_id: str) -> tuple[list[ChunkToIndex], np.ndarray]:
+        chunks: list[ChunkToIndex] = []
+        vectors: list[Any] = []
+        for doc in self._file_docs(store, file_id, ["chunk_index", "text", "token_count", "embedding"]):
+            chunks.append(ChunkToIndex(doc["chunk_index"], doc["text"], doc.get("token_count") or 0))
+            vectors.append(doc.get("embedding") or [0.0] * store.dimension)
+        return chunks, np.array(vectors, dtype=np.float32).reshape(len(chunks), store.dimension)
+
+    # ------------------------------------------------------------ searching
+    def dense_search(self, store: StoreRef, vector: np.ndarray, k: int, filters: Filter | None) -> list[ChunkHit]:
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        if k <= 0 or not np.all(np.isfinite(query)) or not np.any(query):
+            return []  # cosine similarity is undefined for a zero query vector
+        name = self.index_name(store.dimension)
+        scope = self._read_scope(store, filters)
+        query_value = query.tolist()
+        header = {"index": name, "routing": store.store_id}
+        searches: list[dict[str, Any]] = [header, self._knn_body(query_value, k, scope)]
+        if self._exact_max > 0:
+            searches += [header, self._exact_body(query_value, k, scope, terminate_after=self._exact_max)]
+        try:
+            responses = self._client.msearch(body=searches)["responses"]
+        except _exceptions().NotFoundError as e:
+            if _is_index_missing(e):
+                return []
+            raise
+        for response in responses:
+            if "error" in response:
+                if "index_not_found_exception" in json.dumps(response["error"]):
+                    return []
+                raise OpenSearchIndexError(f"dense search failed: {response['error']}")
+        if self._exact_max > 0 and not responses[1].get("terminated_early"):
+            return self._dense_hits(responses[1])  # at most exact_search_max_chunks match: exact
+        hits = self._dense_hits(responses[0])
+        if len(hits) >= k:
+            return hits[:k]
+        # Approximate filtered search came back short: if more chunks match, answer exactly.
+        count = self._client.count(
+            index=name, body={"query": self._with_vector(scope)}, params={"routing": store.store_id}
+        )["count"]
+        if count > len(hits):
+            log.info("k-NN returned %d of %d matching chunks (k=%d); exact search", len(hits), count, k)
+            response = self._client.search(
+                index=name, body=self._exact_body(query_value, k, scope), params={"routing": store.store_id}
+            )
+            return self._dense_hits(response)
+        return hits
+
+    @staticmethod
+    def _with_vector(scope: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"bool": {"filter": [*scope, {"exists": {"field": "embedding"}}]}}
+
+    def _knn_body(self, query_value: list[float], k: int, scope: list[dict[str, Any]]) -> dict[str, Any]:
+        # `k` candidates per segment = ef_search for lucene; faiss uses max(ef_search, k).
+        return {
+            "size": k,
+            "track_total_hits": False,
+            "_source": SEARCH_SOURCE,
+            "query": {
+                "knn": {
+                    "embedding": {
+                        "vector": query_value,
+                        "k": max(k, self._ef_search),
+                        "filter": {"bool": {"filter": scope}},
+                    }
+                }
+            },
+        }
+
+    def _exact_body(
+        self, query_value: list[float], k: int, scope: list[dict[str, Any]], terminate_after: int = 0
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "size": k,
+            "track_total_hits": False,
+            "_source": SEARCH_SOURCE,
+            "query": {
+                "script_score": {
+                    "query": self._with_vector(scope),
+                    "script": {
+                        "source": "knn_score",
+                        "lang": "knn",
+                        "params": {"field": "embedding", "query_value": query_value, "space_type": "cosinesimil"},
+                    },
+                }
+            },
+        }
+        if terminate_after:
+            body["terminate_after"] = terminate_after
+        return body
+
+    @staticmethod
+    def _dense_hits(response: dict[str, Any]) -> list[ChunkHit]:
+        # cosinesimil scores are (1 + cos) / 2 for the knn query and the knn_score script alike.
+        return [_hit(h, 2.0 * float(h["_score"]) - 1.0) for h in response["hits"]["hits"]]
+
+    def text_search(self, store: StoreRef, query: str, k: int, filters: Filter | None) -> list[ChunkHit]:
+        if k <= 0 or not query.strip():
+            return []
+        body = {
+            "size": k,
+            "track_total_hits": False,
+            "_source": SEARCH_SOURCE,
+            "query": {
+                "bool": {
+                    "must": [{"match": {"text": {"query": query, "operator": "or"}}}],
+                    "filter": self._read_scope(store, filters),
+                }
+            },
+        }
+        try:
+            response = self._client.search(
+                index=self.index_name(store.dimension), body=body, params={"routing": store.store_id}
+            )
+        except _exceptions().NotFoundError as e:
+            if _is_index_missing(e):
+                return []
+            raise
+        return [_hit(h, float(h["_score"])) for h in response["hits"]["hits"]]
+
+
+def _hit(hit: dict[str, Any], score: float) -> ChunkHit:
+    source = hit["_source"]
+    return ChunkHit(
+        chunk_id=hit["_id"],
+        file_id=source["file_id"],
+        text=source["text"],
+        attributes=source.get("attributes"),
+        score=score,
+    )

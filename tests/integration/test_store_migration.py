@@ -1,0 +1,68 @@
+"""Moving a store between backends: chunks and embeddings copied as they are, resumable, verified."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vector_store_api.backends.postgres.catalog import Catalog
+from vector_store_api.backends.router import IndexRouter
+from vector_store_api.services.store_migration import StoreMigration, StoreMigrationError
+
+from test_backend_contract import Backend, make_index, unit_rows
+
+
+@pytest.fixture
+def router(request, database) -> IndexRouter:
+    indexes = {name: make_index(name, database, request) for name in ("pgvector", "opensearch")}
+    return IndexRouter(indexes, default="pgvector")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_move_copies_embeddings_resumes_after_interruption_and_verifies(database, router):
+    catalog = Catalog(database)
+    source = Backend("pgvector", catalog, router)
+    rng = np.random.default_rng(11)
+    store = source.store()
+    vectors = {f"doc{i}": unit_rows(rng, 4) for i in range(5)}
+    files = {name: source.file(store, v, {"name": name}, texts=[f"{name} part {j}" for j in range(4)]) for name, v in vectors.items()}
+    query = vectors["doc3"][2]
+    before = [(h.file_id, h.text, round(h.score, 5)) for h in router.dense_search(store, query, 5, None)]
+
+    def stop_after_two(done: int, total: int) -> None:
+        if done == 2:
+            raise Interrupted
+
+    migration = StoreMigration(catalog, router)
+    with pytest.raises(Interrupted):
+        migration.run(store.store_id, "opensearch", stop_after_two)
+    assert catalog.store_config_by_id(store.store_id, 0).provider_id == "pgvector"  # not switched yet
+
+    report = migration.run(store.store_id, "opensearch")
+
+    assert (report.files, report.chunks, report.copied_now) == (5, 20, 3)
+    moved = catalog.store_config_by_id(store.store_id, 0).ref
+    assert moved.provider_id == "opensearch"
+    after = [(h.file_id, h.text, round(h.score, 5)) for h in router.dense_search(moved, query, 5, None)]
+    assert after == before  # same vectors, same neighbours, same cosine scores
+    assert router.file_chunk_texts(moved, files["doc0"]) == [f"doc0 part {j}" for j in range(4)]
+    assert [h.attributes for h in router.dense_search(moved, vectors["doc1"][0], 1, None)] == [{"name": "doc1"}]
+    assert router.file_chunk_texts(store, files["doc0"]) == []  # the old copy is gone
+
+    with pytest.raises(StoreMigrationError, match="already on opensearch"):
+        migration.run(store.store_id, "opensearch")
+
+
+def test_move_refuses_while_files_are_processing(database, router):
+    catalog = Catalog(database)
+    source = Backend("pgvector", catalog, router)
+    store = source.store()
+    file_id = source.file(store, unit_rows(np.random.default_rng(12), 2))
+    with database.connection() as conn:
+        conn.execute("UPDATE vector_store_files SET status = 'in_progress' WHERE file_id = %s", (file_id,))
+    with pytest.raises(StoreMigrationError, match="still being processed"):
+        StoreMigration(catalog, router).run(store.store_id, "opensearch")
+    assert catalog.store_config_by_id(store.store_id, 0).provider_id == "pgvector"
