@@ -55,14 +55,15 @@ DEFAULT_RUN_USER = "opensearch"
 MARKER = ".vector-store-api-install.json"
 KNN_PLUGIN = "opensearch-knn"
 
-# Modules the minimal distribution lacks: name -> (main artifact, plugin class candidates, security policy).
-# The module's jars are its main artifact plus its runtime dependencies, minus what lib/ already has.
-_MODULES: dict[str, tuple[str, tuple[str, ...], str]] = {
+# Modules the minimal distribution lacks: name -> (main artifact, plugin class candidates, security policy,
+# extended plugins). The module's jars are its main artifact plus its runtime dependencies, minus lib/'s.
+_MODULES: dict[str, tuple[str, tuple[str, ...], str, str]] = {
     "lang-painless": (
         "org.opensearch.plugin:lang-painless",
         ("org.opensearch.painless.PainlessPlugin", "org.opensearch.painless.PainlessModulePlugin"),
         'grant {\n  permission java.lang.RuntimePermission "createClassLoader";\n'
         '  permission java.lang.RuntimePermission "getClassLoader";\n};\n',
+        "",
     ),
     "reindex": (
         "org.opensearch.plugin:reindex-client",
@@ -72,6 +73,14 @@ _MODULES: dict[str, tuple[str, tuple[str, ...], str]] = {
         '  permission java.net.NetPermission "getProxySelector";\n};\n'
         'grant codeBase "${codebase.httpasyncclient}" {\n'
         '  permission java.net.NetPermission "getProxySelector";\n};\n',
+        "",
+    ),
+    # The `english` analyzer (and the other language analyzers) used by the chunk text field.
+    "analysis-common": (
+        "org.opensearch.plugin:analysis-common",
+        ("org.opensearch.analysis.common.CommonAnalysisPlugin", "org.opensearch.analysis.common.CommonAnalysisModulePlugin"),
+        "grant {\n};\n",
+        "lang-painless",
     ),
 }
 
@@ -213,7 +222,7 @@ def _unzip(archive: Path, dest: Path) -> None:
 
 
 def _add_module(home: Path, name: str, version: str, workdir: Path) -> None:
-    coordinates, classes, policy = _MODULES[name]
+    coordinates, classes, policy, extended = _MODULES[name]
     module_dir = home / "modules" / name
     if module_dir.exists():  # the distribution already has it
         return
@@ -230,7 +239,7 @@ def _add_module(home: Path, name: str, version: str, workdir: Path) -> None:
         shutil.copy2(jar, module_dir / jar.name)
     (module_dir / "plugin-descriptor.properties").write_text(
         f"description={name} module (assembled from Maven Central)\nversion={version}\nname={name}\n"
-        f"classname={classname}\njava.version=11\nopensearch.version={version}\nextended.plugins=\n"
+        f"classname={classname}\njava.version=11\nopensearch.version={version}\nextended.plugins={extended}\n"
         "has.native.controller=false\n"
     )
     (module_dir / "plugin-security.policy").write_text(policy)

@@ -5,7 +5,7 @@
 - Filtered dense search returns exactly min(k, matching), exact for small subsets, on both the
   exact-bound path and the pure k-NN path, and falls back to exact search when k-NN comes back short.
 
-Skipped when OPENSEARCH_URL is unset.
+Uses the session's OpenSearch: OPENSEARCH_URL, or one started by tests/opensearch_fixture.py.
 """
 
 from __future__ import annotations
@@ -58,12 +58,27 @@ CASES = [
             "type": "and",
             "filters": [
                 {"type": "eq", "key": "team", "value": "hr"},
-                {"type": "or", "filters": [{"type": "eq", "key": "public", "value": True}, {"type": "eq", "key": "year", "value": "2024"}]},
+                {
+                    "type": "or",
+                    "filters": [
+                        {"type": "eq", "key": "public", "value": True},
+                        {"type": "eq", "key": "year", "value": "2024"},
+                    ],
+                },
             ],
         },
         {"a", "c"},
     ),
-    ({"type": "or", "filters": [{"type": "lt", "key": "year", "value": 2020}, {"type": "nin", "key": "team", "value": ["hr", "eng"]}]}, {"b", "d", "e"}),
+    (
+        {
+            "type": "or",
+            "filters": [
+                {"type": "lt", "key": "year", "value": 2020},
+                {"type": "nin", "key": "team", "value": ["hr", "eng"]},
+            ],
+        },
+        {"b", "d", "e"},
+    ),
 ]
 
 # More corners; their expected sets are checked against PostgreSQL too (test_extra_cases_match_pgvector).
@@ -85,8 +100,20 @@ EXTRA_CASES = [
     ({"type": "ne", "key": "year", "value": 2024}, {"b", "c", "d", "e"}),
     ({"type": "eq", "key": "public", "value": 1}, set()),  # a number never equals a boolean
     ({"type": "eq", "key": "team", "value": True}, set()),
-    ({"type": "and", "filters": [{"type": "ne", "key": "team", "value": "hr"}, {"type": "ne", "key": "team", "value": "eng"}]}, {"d", "e"}),
-    ({"type": "or", "filters": [{"type": "eq", "key": "team", "value": "eng"}, {"type": "gt", "key": "score", "value": 0}]}, {"a", "b"}),
+    (
+        {
+            "type": "and",
+            "filters": [{"type": "ne", "key": "team", "value": "hr"}, {"type": "ne", "key": "team", "value": "eng"}],
+        },
+        {"d", "e"},
+    ),
+    (
+        {
+            "type": "or",
+            "filters": [{"type": "eq", "key": "team", "value": "eng"}, {"type": "gt", "key": "score", "value": 0}],
+        },
+        {"a", "b"},
+    ),
 ]
 
 
@@ -100,11 +127,9 @@ def unit_rows(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def os_client():
-    url = os.environ.get("OPENSEARCH_URL")
-    if not url:
-        pytest.skip("OPENSEARCH_URL is not set")
-    return build_client(Settings(opensearch_url=url))
+def os_client(opensearch_url):
+    """The session's OpenSearch (tests/opensearch_fixture.py: OPENSEARCH_URL, or one started for the session)."""
+    return build_client(Settings(opensearch_url=opensearch_url))
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +244,11 @@ def searcher(request, os_index) -> OpenSearchIndex:
     if request.param == "exact-bound":
         return os_index
     return OpenSearchIndex(
-        os_index._client, engine=os_index.engine, index_prefix=os_index._prefix, hnsw_ef_search=40, exact_search_max_chunks=0
+        os_index._client,
+        engine=os_index.engine,
+        index_prefix=os_index._prefix,
+        hnsw_ef_search=40,
+        exact_search_max_chunks=0,
     )
 
 

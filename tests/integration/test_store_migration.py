@@ -30,7 +30,7 @@ def test_move_copies_embeddings_resumes_after_interruption_and_verifies(database
     vectors = {f"doc{i}": unit_rows(rng, 4) for i in range(5)}
     files = {name: source.file(store, v, {"name": name}, texts=[f"{name} part {j}" for j in range(4)]) for name, v in vectors.items()}
     query = vectors["doc3"][2]
-    before = [(h.file_id, h.text, round(h.score, 5)) for h in router.dense_search(store, query, 5, None)]
+    before = router.dense_search(store, query, 5, None)
 
     def stop_after_two(done: int, total: int) -> None:
         if done == 2:
@@ -46,8 +46,10 @@ def test_move_copies_embeddings_resumes_after_interruption_and_verifies(database
     assert (report.files, report.chunks, report.copied_now) == (5, 20, 3)
     moved = catalog.store_config_by_id(store.store_id, 0).ref
     assert moved.provider_id == "opensearch"
-    after = [(h.file_id, h.text, round(h.score, 5)) for h in router.dense_search(moved, query, 5, None)]
-    assert after == before  # same vectors, same neighbours, same cosine scores
+    after = router.dense_search(moved, query, 5, None)
+    # Same vectors: the same neighbours with the same cosine scores (to float32 precision).
+    assert [(h.file_id, h.text) for h in after] == [(h.file_id, h.text) for h in before]
+    assert [h.score for h in after] == pytest.approx([h.score for h in before], abs=1e-4)
     assert router.file_chunk_texts(moved, files["doc0"]) == [f"doc0 part {j}" for j in range(4)]
     assert [h.attributes for h in router.dense_search(moved, vectors["doc1"][0], 1, None)] == [{"name": "doc1"}]
     assert router.file_chunk_texts(store, files["doc0"]) == []  # the old copy is gone

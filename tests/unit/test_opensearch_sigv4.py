@@ -9,6 +9,7 @@ payload hash is the hash of the body actually received. Paths under /basic check
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
@@ -109,10 +110,18 @@ class Verifier(BaseHTTPRequestHandler):
             reason = verify_sigv4(self.command, self.path, self.headers, body, self.server.service)
             failure_status = 403
         self.server.seen.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body, "reason": reason}
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+                "reason": reason,
+            }
         )
         if reason is not None:
-            self._reply(failure_status, {"error": {"type": "security_exception", "reason": reason}, "status": failure_status})
+            self._reply(
+                failure_status, {"error": {"type": "security_exception", "reason": reason}, "status": failure_status}
+            )
         elif "/_search" in self.path:
             self._reply(200, EMPTY_SEARCH)
         else:
@@ -191,13 +200,11 @@ def test_sigv4_signed_requests_are_accepted(server, service):
     assert search["method"] == "POST" and search["path"].startswith("/chunks-lucene-16/_search?")
     assert "routing=vs_1" in search["path"]
     # The body is gzip-compressed and the signature covers the compressed bytes.
-    assert search["headers"].get("Content-Encoding") == "gzip"
-    import gzip
-
+    assert search["headers"].get("content-encoding") == "gzip"
     assert json.loads(gzip.decompress(search["body"])) == body
     for request in server.seen:
-        assert f"/{service}/aws4_request" in request["headers"]["Authorization"]
-        assert request["headers"]["X-Amz-Content-SHA256"] == hashlib.sha256(request["body"]).hexdigest()
+        assert f"/{service}/aws4_request" in request["headers"]["authorization"]
+        assert request["headers"]["x-amz-content-sha256"] == hashlib.sha256(request["body"]).hexdigest()
 
 
 def test_aoss_requests_carry_the_content_hash_even_without_a_body(server):
@@ -206,8 +213,8 @@ def test_aoss_requests_carry_the_content_hash_even_without_a_body(server):
     client.info()
     (request,) = server.seen
     assert request["body"] == b""
-    assert request["headers"]["X-Amz-Content-SHA256"] == hashlib.sha256(b"").hexdigest()
-    assert "x-amz-content-sha256" in request["headers"]["Authorization"]
+    assert request["headers"]["x-amz-content-sha256"] == hashlib.sha256(b"").hexdigest()
+    assert "x-amz-content-sha256" in request["headers"]["authorization"]
 
 
 def test_session_token_of_role_credentials_is_sent_and_signed(server, monkeypatch):
@@ -217,7 +224,7 @@ def test_session_token_of_role_credentials_is_sent_and_signed(server, monkeypatc
     client.search(index="x", body={"query": {"match_all": {}}})
     (request,) = server.seen
     assert request["reason"] is None
-    assert request["headers"]["X-Amz-Security-Token"] == SESSION_TOKEN
+    assert request["headers"]["x-amz-security-token"] == SESSION_TOKEN
 
 
 def test_region_defaults_to_the_aws_sdk_configuration(server, monkeypatch):
@@ -255,12 +262,17 @@ def test_signing_for_the_wrong_service_is_refused(server):
 
 def test_basic_auth_sends_the_authorization_header(server):
     settings = Settings(
-        opensearch_url=f"{server.url}/basic", opensearch_auth="basic", opensearch_username=USERNAME, opensearch_password=PASSWORD
+        opensearch_url=f"{server.url}/basic",
+        opensearch_auth="basic",
+        opensearch_username=USERNAME,
+        opensearch_password=PASSWORD,
     )
     assert build_client(settings).info()["cluster_name"] == "verifier"
     (request,) = server.seen
     assert request["path"] == "/basic/"
-    assert request["headers"]["Authorization"] == "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    assert (
+        request["headers"]["authorization"] == "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    )
     assert request["reason"] is None
 
 
@@ -268,7 +280,10 @@ def test_basic_auth_with_a_wrong_password_is_refused(server):
     from opensearchpy.exceptions import AuthenticationException
 
     settings = Settings(
-        opensearch_url=f"{server.url}/basic", opensearch_auth="basic", opensearch_username=USERNAME, opensearch_password="nope"
+        opensearch_url=f"{server.url}/basic",
+        opensearch_auth="basic",
+        opensearch_username=USERNAME,
+        opensearch_password="nope",
     )
     with pytest.raises(AuthenticationException):
         build_client(settings).info()
@@ -280,7 +295,7 @@ def test_no_auth_sends_no_authorization_header(server):
 
     with pytest.raises(AuthenticationException):
         client.info()
-    assert "Authorization" not in server.seen[-1]["headers"]
+    assert "authorization" not in server.seen[-1]["headers"]
 
 
 def test_client_connection_settings_follow_the_url():

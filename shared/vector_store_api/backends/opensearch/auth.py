@@ -35,7 +35,9 @@ def sigv4_auth(service: str, region: str | None = None, session: Any = None) -> 
     return Urllib3AWSV4SignerAuth(credentials, region, service)
 
 
-def client_auth_kwargs(settings: Any, url_username: str | None = None, url_password: str | None = None) -> dict[str, Any]:
+def client_auth_kwargs(
+    settings: Any, url_username: str | None = None, url_password: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments for `opensearchpy.OpenSearch` implementing `settings.opensearch_auth`."""
     mode = settings.opensearch_auth
     if mode == "none":
@@ -43,7 +45,9 @@ def client_auth_kwargs(settings: Any, url_username: str | None = None, url_passw
     if mode == "basic":
         username = settings.opensearch_username or url_username
         password = (
-            settings.opensearch_password.get_secret_value() if settings.opensearch_password is not None else url_password
+            settings.opensearch_password.get_secret_value()
+            if settings.opensearch_password is not None
+            else url_password
         )
         if not username or password is None:
             raise OpenSearchAuthError("OPENSEARCH_AUTH=basic needs OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD")

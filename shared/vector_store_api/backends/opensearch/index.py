@@ -37,12 +37,17 @@ Dense search returns exactly min(k, matching chunks), best first, like pgvector:
 - if (b) did not terminate early, the filtered subset is small and (b) is the exact answer (what
   pgvector does with its exact-scan bound); otherwise (a) answers, and should it return fewer than k
   hits while more chunks match (approximate filtered search can), an unbounded exact search does.
+Both parts always run (one round trip instead of a count first); the price is at most
+exact_search_max_chunks script evaluations for large subsets and a k-NN query for small ones.
 The k-NN score of cosinesimil (lucene, faiss and the knn_score script alike) is (1 + cos) / 2;
-ChunkHit.score converts it back to the cosine similarity.
+ChunkHit.score converts it back to the cosine similarity. cosinesimil rejects zero vectors: a chunk
+with a zero embedding is indexed without one (text search still finds it, dense search never does)
+and a zero query vector returns no dense hits (pgvector would rank everything with a NaN score).
 
 Text search: `match` on `text` with operator OR (any query word may match), in filter context
 the store and attribute filters; score = BM25 (note: term statistics are per shard, i.e. shared
-with the other stores on that shard, not per store).
+with the other stores on that shard, not per store). The `english` analyzer comes from OpenSearch's
+analysis-common module (in every regular distribution and on AWS; the minimal integ-test zip lacks it).
 """
 
 from __future__ import annotations
@@ -261,8 +266,14 @@ class OpenSearchIndex:
         entries = attribute_entries(attributes)
 
         def actions() -> Iterator[str]:
-            for chunk, vector in zip(chunks, vectors):
-                header = {"index": {"_index": name, "_id": _chunk_id(store.store_id, file_id, chunk.chunk_index), "routing": store.store_id}}
+            for chunk, vector in zip(chunks, vectors, strict=True):
+                header = {
+                    "index": {
+                        "_index": name,
+                        "_id": _chunk_id(store.store_id, file_id, chunk.chunk_index),
+                        "routing": store.store_id,
+                    }
+                }
                 doc: dict[str, Any] = {
                     "store_id": store.store_id,
                     "tenant_id": store.tenant_id,
@@ -311,7 +322,7 @@ class OpenSearchIndex:
             if not response.get("errors"):
                 return
             failed, throttled = [], True
-            for line, item in zip(lines, response["items"]):
+            for line, item in zip(lines, response["items"], strict=True):
                 result = next(iter(item.values()))
                 if result.get("status", 200) >= 300:
                     failed.append((line, result))
