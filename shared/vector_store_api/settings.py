@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     opensearch_auth: Literal["none", "basic", "sigv4"] = "none"
     opensearch_username: str | None = None
     opensearch_password: SecretStr | None = None
+    opensearch_password_secret_id: str | None = None  # Lambda: the basic-auth password from Secrets Manager
     opensearch_aws_service: Literal["es", "aoss"] = "es"  # SigV4: OpenSearch Service or Serverless
     opensearch_region: str | None = None  # SigV4 region; defaults to the AWS SDK's
     opensearch_verify_certs: bool = True

@@ -37,6 +37,9 @@ def resolve_secrets(settings: Settings) -> Settings:
     key = secrets.openai_api_key(settings)
     if key:
         updates["openai_api_key"] = SecretStr(key)
+    password = secrets.opensearch_password(settings)
+    if password:
+        updates["opensearch_password"] = SecretStr(password)
     return settings.model_copy(update=updates)
 
 

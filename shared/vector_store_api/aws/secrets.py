@@ -44,3 +44,11 @@ def openai_api_key(settings: Settings) -> str | None:
 
     value = parameters.get_secret(settings.openai_api_key_secret_id, max_age=3600).strip()
     return json.loads(value)["api_key"] if value.startswith("{") else value
+
+
+def opensearch_password(settings: Settings) -> str | None:
+    if not settings.opensearch_password_secret_id:
+        return None
+    from aws_lambda_powertools.utilities import parameters
+
+    return parameters.get_secret(settings.opensearch_password_secret_id, max_age=3600).strip()
