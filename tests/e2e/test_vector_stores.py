@@ -408,3 +408,30 @@ def test_search_updates_last_active_at(client, server):
     assert fresh.last_active_at is not None
     assert searched_at - 1 <= fresh.last_active_at <= int(time.time()) + 1
     assert fresh.expires_at == fresh.last_active_at + DAY
+
+
+def test_each_store_keeps_the_backend_it_was_created_on(client, server):
+    """`provider_id` (OGX's extension field) picks the backend when both are configured."""
+    default = client.vector_stores.create(name="default")
+    assert default.model_extra["provider_id"] == server.backend
+    if server.backend == "pgvector":  # this server has no OpenSearch configured
+        with pytest.raises(openai.BadRequestError) as info:
+            client.vector_stores.create(name="x", extra_body={"provider_id": "opensearch"})
+        assert info.value.body["param"] == "provider_id"
+        return
+    for provider in ("pgvector", "opensearch"):
+        store = client.vector_stores.create(name=provider, extra_body={"provider_id": provider})
+        assert store.model_extra["provider_id"] == provider
+        done = client.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=("p.txt", f"walrus colony on the {provider} shore".encode())
+        )
+        assert done.status == "completed"
+        assert client.vector_stores.retrieve(store.id).model_extra["provider_id"] == provider
+        hits = client.vector_stores.search(store.id, query="walrus colony")
+        assert [h.file_id for h in hits.data] == [done.id]
+        # The chunks live in the store's own backend, and only there.
+        in_postgres = db_execute(server, "SELECT count(*) FROM chunks WHERE vector_store_id = %s", (store.id,))[0][0]
+        assert (in_postgres, server.chunk_count(store.id)) == ((0, 1) if provider == "opensearch" else (1, 0))
+        client.vector_stores.delete(store.id)
+    with pytest.raises(openai.BadRequestError):
+        client.vector_stores.create(name="x", extra_body={"provider_id": "milvus"})
