@@ -106,6 +106,8 @@ def build_indexes(settings: Settings, db: Database) -> dict[str, VectorIndex]:
             hnsw_ef_search=settings.hnsw_ef_search,
             shards=settings.opensearch_shards,
             replicas=settings.opensearch_replicas,
+            serverless=settings.opensearch_aws_service == "aoss",
+            visibility_timeout=settings.opensearch_visibility_timeout,
         )
     return indexes
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     opensearch_engine: Literal["lucene", "faiss"] = "lucene"
     opensearch_index_prefix: str = "vector-store-chunks"
     opensearch_shards: int = 1
+    # Serverless (aoss) has no refresh: writes wait up to this long until they are searchable.
+    opensearch_visibility_timeout: float = 120.0
     opensearch_replicas: int = 0
 
     # Embeddings

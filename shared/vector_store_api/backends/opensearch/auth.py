@@ -20,10 +20,35 @@ class OpenSearchAuthError(RuntimeError):
     pass
 
 
+class SigV4Signer:
+    """opensearch-py calls it with (method, url, final body) and adds the headers it returns.
+
+    Unlike opensearch-py's own Urllib3AWSV4SignerAuth (which adds `X-Amz-Content-SHA256` after
+    signing, i.e. unsigned), the payload hash header is set before signing, so it is among the
+    SignedHeaders, on every request, bodyless ones included (OpenSearch Serverless requires it)."""
+
+    def __init__(self, credentials: Any, region: str, service: str):
+        self.credentials = credentials
+        self.region = region
+        self.service = service
+
+    def __call__(self, method: str, url: str, body: Any) -> dict[str, str]:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        # Frozen: key, secret and token read at once, never straddling a refresh.
+        signer = SigV4Auth(self.credentials.get_frozen_credentials(), self.service, self.region)
+        request = AWSRequest(method=method.upper(), url=url, data=body or b"")
+        request.headers["X-Amz-Content-SHA256"] = signer.payload(request)
+        signer.add_auth(request)
+        return dict(request.headers.items())
+
+
 def sigv4_auth(service: str, region: str | None = None, session: Any = None) -> Any:
     """A request signer for opensearch-py using the AWS default credential chain."""
     import boto3
-    from opensearchpy import Urllib3AWSV4SignerAuth
 
     session = session or boto3.Session()
     credentials = session.get_credentials()
@@ -32,7 +57,7 @@ def sigv4_auth(service: str, region: str | None = None, session: Any = None) -> 
     region = region or session.region_name
     if not region:
         raise OpenSearchAuthError("OPENSEARCH_AUTH=sigv4 needs OPENSEARCH_REGION (or AWS_REGION)")
-    return Urllib3AWSV4SignerAuth(credentials, region, service)
+    return SigV4Signer(credentials, region, service)
 
 
 def client_auth_kwargs(

@@ -48,6 +48,46 @@ Text search: `match` on `text` with operator OR (any query word may match), in f
 the store and attribute filters; score = BM25 (note: term statistics are per shard, i.e. shared
 with the other stores on that shard, not per store). The `english` analyzer comes from OpenSearch's
 analysis-common module (in every regular distribution and on AWS; the minimal integ-test zip lacks it).
+
+Serverless mode (`serverless=True`, for Amazon OpenSearch Serverless vector search collections).
+A vector collection accepts no custom document ids, no `refresh` parameter, no routing, no scroll;
+*_by_query and painless/knn scripts are assumed unavailable, and index settings other than
+`index.knn` are rejected. Only bulk index (service-assigned `_id`), bulk delete by `_id`, `_search`
+(search_after paging, aggregations), `_msearch`, `_count` and filtered k-NN queries are used:
+- The index has the same mapping without `_routing: required` and without shard/replica settings,
+  plus `chunk_key` (keyword, the cluster-mode id f"{store_id}:{file_id}:{chunk_index}", also the
+  ChunkHit.chunk_id: stable across writes, unlike the service-assigned `_id`), `generation`
+  (keyword) and `chunk_count` (chunks in that generation; stored, not indexed). The two modes'
+  indexes are not interchangeable (a cluster-mode index lacks these fields).
+- Every write (replace_file_chunks, update_attributes) indexes the file's chunks under a new
+  `generation`: 16 hex digits of the clock in ns (bumped past the newest generation of the file
+  already visible, should this host's clock lag) + a uuid4, so generations sort in write order.
+  The write then SETTLES (`_settle`): it polls (size-0 search, `filters` aggregation) until all of
+  its documents are visible, then lists the file's documents (search_after over chunk_key,
+  generation; page 1000) and bulk-deletes by `_id` those of older generations and duplicates of its
+  own (a bulk request retried by the client after a timeout is indexed twice: no id makes it
+  idempotent), and polls until they are gone. Bounded by `visibility_timeout` (OpenSearchIndexError
+  after it). So a file reported completed is searchable at once, as on the other backends, and a
+  re-indexed file never vanishes from search in between (old documents go only once the new ones
+  are visible). A write that sees a NEWER generation of its file appear (a concurrent write of the
+  same file that started later) is superseded: it deletes its own documents and returns.
+- update_attributes reads the file's current chunks back from _source (vectors included) and
+  rewrites them with the new attributes as a new generation (no update_by_query, no script).
+- delete_file_chunks / delete_store list the ids (search_after) and bulk-delete them, re-listing now
+  and then, until `_count` says none is visible (bounded by visibility_timeout / delete_timeout).
+- file_chunk_texts / export_file_chunks read every visible document of the file and return ONE
+  generation, in chunk order: the newest complete one (all its chunk_count chunks visible), else
+  the newest (one per chunk_index). Outside a write there is only one.
+- Searches filter by store (no routing). While a write settles, two generations of a chunk can be
+  visible together: hits are deduplicated by chunk_key (keeping the best), so a search in that
+  window may return fewer than k.
+- Dense search returns min(k, matching chunks) without the knn_score script: one `_msearch` runs
+  the filtered k-NN query and counts the matching chunks (track_total_hits up to 10000). Lucene and
+  faiss (efficient filtering) search a segment exactly when its filtered documents are at most the
+  query's `k`; so up to max(k, ef_search) matching chunks the answer is exact as is, up to
+  exact_search_max_chunks the k-NN query is re-run with k = matching (exact), and above that, should
+  approximate filtered search return fewer than k hits, it is re-run with k widened to
+  min(matching, 10000) and the top k are taken.
 """
 
 from __future__ import annotations
@@ -56,6 +96,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import unquote, urlsplit
 
@@ -69,7 +110,11 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("lucene", "faiss")
 SEARCH_SOURCE = ["file_id", "text", "attributes"]
+SERVERLESS_SEARCH_SOURCE = [*SEARCH_SOURCE, "chunk_key"]
 SCROLL_PAGE = 1000
+MAX_KNN_K = 10_000  # the k-NN plugin's limit for `k`
+MAX_RESULT_WINDOW = 10_000  # the default index.max_result_window: the largest `size`
+SCAN_SORT = [{"chunk_key": "asc"}, {"generation": "asc"}]
 CONFLICT_RETRIES = 5
 BULK_RETRIES = 4
 UPDATE_ATTRIBUTES_SCRIPT = "ctx._source.attributes = params.attributes; ctx._source.attrs = params.attrs;"
@@ -133,6 +178,19 @@ def _chunk_id(store_id: str, file_id: str, chunk_index: int) -> str:
     return f"{store_id}:{file_id}:{chunk_index}"
 
 
+def _new_generation(after: str | None = None) -> str:
+    """A unique write generation that sorts (as a keyword) after every earlier one: 16 hex digits of
+    the wall clock in nanoseconds, bumped past `after` (the newest generation seen) should this
+    host's clock lag behind the writer of `after`, then a uuid4 for uniqueness."""
+    stamp = time.time_ns()
+    if after:
+        try:
+            stamp = max(stamp, int(after[:16], 16) + 1)
+        except ValueError:
+            pass
+    return f"{stamp:016x}{uuid.uuid4().hex}"
+
+
 class OpenSearchIndex:
     def __init__(
         self,
@@ -149,6 +207,9 @@ class OpenSearchIndex:
         bulk_max_bytes: int = 8 * 1024 * 1024,
         bulk_max_docs: int = 500,
         delete_timeout: float = 300,
+        serverless: bool = False,
+        visibility_timeout: float = 120,
+        poll_interval: float = 0.5,
     ):
         if engine not in ENGINES:
             raise ValueError(f"unsupported OpenSearch k-NN engine {engine!r} (use one of {', '.join(ENGINES)})")
@@ -164,6 +225,11 @@ class OpenSearchIndex:
         self._bulk_max_bytes = bulk_max_bytes
         self._bulk_max_docs = bulk_max_docs
         self._delete_timeout = delete_timeout
+        # Amazon OpenSearch Serverless (vector search collection): see "Serverless mode" above.
+        self.serverless = serverless
+        self._visibility_timeout = visibility_timeout
+        self._poll_interval = poll_interval
+        self._search_source = SERVERLESS_SEARCH_SOURCE if serverless else SEARCH_SOURCE
         self._ready: set[str] = set()
         self._lock = threading.Lock()
 
@@ -175,7 +241,7 @@ class OpenSearchIndex:
         parameters: dict[str, Any] = {"m": self._m, "ef_construction": self._ef_construction}
         if self.engine == "faiss":
             parameters["ef_search"] = self._ef_search  # faiss reads it from the mapping; lucene takes k
-        return {
+        body: dict[str, Any] = {
             "settings": {
                 "index": {
                     "knn": True,
@@ -217,6 +283,18 @@ class OpenSearchIndex:
                 },
             },
         }
+        if self.serverless:
+            # Serverless manages shards, replicas and algo settings (and rejects them), and has no
+            # custom routing; documents get service-assigned ids, so they carry their own key and
+            # the generation (write) that produced them.
+            body["settings"] = {"index": {"knn": True}}
+            del body["mappings"]["_routing"]
+            body["mappings"]["properties"].update(
+                chunk_key={"type": "keyword"},  # f"{store_id}:{file_id}:{chunk_index}"
+                generation={"type": "keyword"},
+                chunk_count={"type": "integer", "index": False},  # chunks in the generation
+            )
+        return body
 
     def prepare_store(self, store: StoreRef) -> None:
         self._ensure_index(store.dimension)
@@ -264,16 +342,21 @@ class OpenSearchIndex:
         if len(chunks) and vectors.reshape(len(chunks), -1).shape[1] != store.dimension:
             raise ValueError(f"embeddings have dimension {vectors.shape[-1]}, the store {store.dimension}")
         entries = attribute_entries(attributes)
+        generation = self._next_generation(name, store, file_id) if self.serverless else None
 
         def actions() -> Iterator[str]:
             for chunk, vector in zip(chunks, vectors, strict=True):
-                header = {
-                    "index": {
-                        "_index": name,
-                        "_id": _chunk_id(store.store_id, file_id, chunk.chunk_index),
-                        "routing": store.store_id,
+                header: dict[str, Any]
+                if self.serverless:
+                    header = {"index": {"_index": name}}  # Serverless assigns the _id
+                else:
+                    header = {
+                        "index": {
+                            "_index": name,
+                            "_id": _chunk_id(store.store_id, file_id, chunk.chunk_index),
+                            "routing": store.store_id,
+                        }
                     }
-                }
                 doc: dict[str, Any] = {
                     "store_id": store.store_id,
                     "tenant_id": store.tenant_id,
@@ -284,19 +367,28 @@ class OpenSearchIndex:
                     "attributes": attributes,
                     "attrs": entries,
                 }
+                if generation is not None:
+                    doc["chunk_key"] = _chunk_id(store.store_id, file_id, chunk.chunk_index)
+                    doc["generation"] = generation
+                    doc["chunk_count"] = len(chunks)
                 # cosinesimil cannot index a zero (or non-finite) vector: such a chunk stays
                 # text-searchable but is never a dense hit (pgvector ranks it last with NaN).
                 if np.all(np.isfinite(vector)) and np.any(vector):
                     doc["embedding"] = vector.tolist()
                 yield json.dumps(header) + "\n" + json.dumps(doc, ensure_ascii=False) + "\n"
 
+        if generation is not None:
+            self._bulk(actions(), refresh=False)
+            self._settle(name, store, file_id, generation, len(chunks))
+            return True
         self._bulk(actions())
         self._trim_file(name, store, file_id, [c.chunk_index for c in chunks])
         return True
 
-    def _bulk(self, actions: Iterable[str]) -> None:
+    def _bulk(self, actions: Iterable[str], refresh: bool = True) -> None:
         """Send in batches; the last batch waits for the refresh that makes everything visible
-        (all of a store's documents are on one shard, so one refresh covers every batch)."""
+        (all of a store's documents are on one shard, so one refresh covers every batch).
+        Serverless writes pass refresh=False (no refresh parameter there) and poll instead."""
         pending: list[str] | None = None
         batch: list[str] = []
         size = 0
@@ -313,7 +405,7 @@ class OpenSearchIndex:
                 self._send_bulk(pending, refresh=False)
             pending = batch
         if pending is not None:
-            self._send_bulk(pending, refresh=True)
+            self._send_bulk(pending, refresh=refresh)
 
     def _send_bulk(self, lines: list[str], refresh: bool) -> None:
         for attempt in range(BULK_RETRIES + 1):
@@ -323,10 +415,15 @@ class OpenSearchIndex:
                 return
             failed, throttled = [], True
             for line, item in zip(lines, response["items"], strict=True):
-                result = next(iter(item.values()))
-                if result.get("status", 200) >= 300:
+                action, result = next(iter(item.items()))
+                status = result.get("status", 200)
+                if action == "delete" and status == 404:
+                    continue  # already gone (Serverless deletes by _id; a repeated delete is fine)
+                if status >= 300:
                     failed.append((line, result))
-                    throttled = throttled and result.get("status") == 429
+                    # A just-created Serverless index may briefly be unknown to the ingest path.
+                    retryable = status == 429 or (self.serverless and _is_index_missing_item(result))
+                    throttled = throttled and retryable
             if not failed:
                 return
             if not throttled or attempt == BULK_RETRIES:
@@ -336,6 +433,9 @@ class OpenSearchIndex:
                 )
             time.sleep(0.5 * 2**attempt)
             lines = [line for line, _ in failed]
+
+    def _delete_ids(self, name: str, ids: Iterable[str]) -> None:
+        self._bulk((json.dumps({"delete": {"_index": name, "_id": i}}) + "\n" for i in ids), refresh=False)
 
     def _trim_file(self, name: str, store: StoreRef, file_id: str, kept: list[int]) -> None:
         """Delete the file's chunks that the new version does not have (a previous, longer one)."""
@@ -367,6 +467,9 @@ class OpenSearchIndex:
         raise OpenSearchIndexError(f"{action}_by_query kept conflicting with concurrent writes")
 
     def update_attributes(self, store: StoreRef, file_id: str, attributes: dict[str, Any] | None) -> None:
+        if self.serverless:
+            self._serverless_update_attributes(store, file_id, attributes)
+            return
         body = {
             "query": {"bool": {"filter": [*self._store_scope(store), {"term": {"file_id": file_id}}]}},
             "script": {
@@ -379,10 +482,17 @@ class OpenSearchIndex:
 
     def delete_file_chunks(self, store: StoreRef, file_id: str) -> None:
         query = {"bool": {"filter": [*self._store_scope(store), {"term": {"file_id": file_id}}]}}
+        if self.serverless:
+            self._purge(self.index_name(store.dimension), query, self._visibility_timeout, f"file {file_id}")
+            return
         self._by_query("delete", self.index_name(store.dimension), store, {"query": query})
 
     def delete_store(self, store: StoreRef) -> None:
         query = {"bool": {"filter": self._store_scope(store)}}
+        if self.serverless:
+            timeout = max(self._delete_timeout, self._visibility_timeout)
+            self._purge(self.index_name(store.dimension), query, timeout, f"store {store.store_id}")
+            return
         self._by_query("delete", self.index_name(store.dimension), store, {"query": query}, self._delete_timeout)
 
     # -------------------------------------------------------------- reading
@@ -412,12 +522,18 @@ class OpenSearchIndex:
             body["search_after"] = hits[-1]["sort"]
 
     def file_chunk_texts(self, store: StoreRef, file_id: str) -> list[str]:
+        if self.serverless:
+            return [doc["text"] for doc in self._current_docs(store, file_id, ["text"])]
         return [doc["text"] for doc in self._file_docs(store, file_id, ["text"])]
 
     def export_file_chunks(self, store: StoreRef, file_id: str) -> tuple[list[ChunkToIndex], np.ndarray]:
         chunks: list[ChunkToIndex] = []
         vectors: list[Any] = []
-        for doc in self._file_docs(store, file_id, ["chunk_index", "text", "token_count", "embedding"]):
+        fields = ["chunk_index", "text", "token_count", "embedding"]
+        docs = (
+            self._current_docs(store, file_id, fields) if self.serverless else self._file_docs(store, file_id, fields)
+        )
+        for doc in docs:
             chunks.append(ChunkToIndex(doc["chunk_index"], doc["text"], doc.get("token_count") or 0))
             vectors.append(doc.get("embedding") or [0.0] * store.dimension)
         return chunks, np.array(vectors, dtype=np.float32).reshape(len(chunks), store.dimension)
@@ -430,6 +546,8 @@ class OpenSearchIndex:
         name = self.index_name(store.dimension)
         scope = self._read_scope(store, filters)
         query_value = query.tolist()
+        if self.serverless:
+            return self._serverless_dense_search(name, query_value, k, scope)
         header = {"index": name, "routing": store.store_id}
         searches: list[dict[str, Any]] = [header, self._knn_body(query_value, k, scope)]
         if self._exact_max > 0:
@@ -466,17 +584,19 @@ class OpenSearchIndex:
     def _with_vector(scope: list[dict[str, Any]]) -> dict[str, Any]:
         return {"bool": {"filter": [*scope, {"exists": {"field": "embedding"}}]}}
 
-    def _knn_body(self, query_value: list[float], k: int, scope: list[dict[str, Any]]) -> dict[str, Any]:
+    def _knn_body(
+        self, query_value: list[float], k: int, scope: list[dict[str, Any]], candidates: int = 0
+    ) -> dict[str, Any]:
         # `k` candidates per segment = ef_search for lucene; faiss uses max(ef_search, k).
         return {
             "size": k,
             "track_total_hits": False,
-            "_source": SEARCH_SOURCE,
+            "_source": self._search_source,
             "query": {
                 "knn": {
                     "embedding": {
                         "vector": query_value,
-                        "k": max(k, self._ef_search),
+                        "k": max(k, self._ef_search, candidates),
                         "filter": {"bool": {"filter": scope}},
                     }
                 }
@@ -505,10 +625,10 @@ class OpenSearchIndex:
             body["terminate_after"] = terminate_after
         return body
 
-    @staticmethod
-    def _dense_hits(response: dict[str, Any]) -> list[ChunkHit]:
+    def _dense_hits(self, response: dict[str, Any]) -> list[ChunkHit]:
         # cosinesimil scores are (1 + cos) / 2 for the knn query and the knn_score script alike.
-        return [_hit(h, 2.0 * float(h["_score"]) - 1.0) for h in response["hits"]["hits"]]
+        hits = [_hit(h, 2.0 * float(h["_score"]) - 1.0) for h in response["hits"]["hits"]]
+        return _distinct(hits) if self.serverless else hits
 
     def text_search(self, store: StoreRef, query: str, k: int, filters: Filter | None) -> list[ChunkHit]:
         if k <= 0 or not query.strip():
@@ -516,7 +636,7 @@ class OpenSearchIndex:
         body = {
             "size": k,
             "track_total_hits": False,
-            "_source": SEARCH_SOURCE,
+            "_source": self._search_source,
             "query": {
                 "bool": {
                     "must": [{"match": {"text": {"query": query, "operator": "or"}}}],
@@ -524,21 +644,292 @@ class OpenSearchIndex:
                 }
             },
         }
+        params = {} if self.serverless else {"routing": store.store_id}
         try:
-            response = self._client.search(
-                index=self.index_name(store.dimension), body=body, params={"routing": store.store_id}
-            )
+            response = self._client.search(index=self.index_name(store.dimension), body=body, params=params)
         except _exceptions().NotFoundError as e:
             if _is_index_missing(e):
                 return []
             raise
-        return [_hit(h, float(h["_score"])) for h in response["hits"]["hits"]]
+        hits = [_hit(h, float(h["_score"])) for h in response["hits"]["hits"]]
+        return _distinct(hits) if self.serverless else hits
+
+    # ------------------------------------------------------- serverless mode
+    # Only operations a Serverless vector collection accepts: bulk index without _id, bulk delete
+    # by the service-assigned _id, _search (search_after paging, aggregations), _msearch, _count,
+    # k-NN queries with a filter. No refresh, routing, scroll, *_by_query or scripts.
+
+    def _file_scope(self, store: StoreRef, file_id: str) -> dict[str, Any]:
+        return {"bool": {"filter": [*self._read_scope(store), {"term": {"file_id": file_id}}]}}
+
+    def _search(self, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """A Serverless search; None when the index does not exist (yet)."""
+        try:
+            return self._client.search(index=name, body=body)
+        except _exceptions().NotFoundError as e:
+            if _is_index_missing(e):
+                return None
+            raise
+
+    def _count(self, name: str, query: dict[str, Any]) -> int:
+        try:
+            return int(self._client.count(index=name, body={"query": query})["count"])
+        except _exceptions().NotFoundError as e:
+            if _is_index_missing(e):
+                return 0
+            raise
+
+    def _scan(self, name: str, query: dict[str, Any], source: list[str] | bool) -> Iterator[dict[str, Any]]:
+        """Every matching document (hits with _id and _source), by search_after pages over
+        (chunk_key, generation) — no scroll. Documents can tie on both (a bulk request retried by
+        the client after a timeout indexes its documents twice, under new ids, and only the _id
+        tells them apart; sorting on _id is not assumed to be available). search_after skips all
+        documents tied with the last hit of a page, so after every full page the tied group is
+        fetched on its own (a handful of duplicates at most)."""
+        body: dict[str, Any] = {
+            "size": SCROLL_PAGE,
+            "track_total_hits": False,
+            "_source": source,
+            "query": query,
+            "sort": SCAN_SORT,
+        }
+        while True:
+            response = self._search(name, body)
+            if response is None:
+                return
+            hits = response["hits"]["hits"]
+            yield from hits
+            if len(hits) < SCROLL_PAGE:
+                return
+            last = hits[-1]["sort"]
+            tied = {
+                "size": MAX_RESULT_WINDOW,  # a tie group is a few duplicates, but never cut it short
+                "track_total_hits": False,
+                "_source": source,
+                "query": {
+                    "bool": {"filter": [query, {"term": {"chunk_key": last[0]}}, {"term": {"generation": last[1]}}]}
+                },
+            }
+            seen = {hit["_id"] for hit in hits}
+            response = self._search(name, tied)
+            if response is not None:
+                yield from (hit for hit in response["hits"]["hits"] if hit["_id"] not in seen)
+            body["search_after"] = last
+
+    def _next_generation(self, name: str, store: StoreRef, file_id: str) -> str:
+        """A generation sorting after every visible one of the file (see _new_generation)."""
+        body = {
+            "size": 1,
+            "track_total_hits": False,
+            "_source": False,
+            "query": self._file_scope(store, file_id),
+            "sort": [{"generation": "desc"}],
+        }
+        response = self._search(name, body)
+        hits = response["hits"]["hits"] if response else []
+        return _new_generation(hits[0]["sort"][0] if hits else None)
+
+    def _generation_counts(self, name: str, store: StoreRef, file_id: str, generation: str) -> tuple[int, int, int]:
+        """Visible documents of the file: of `generation`, of older ones, of newer ones."""
+        body = {
+            "size": 0,
+            "track_total_hits": False,
+            "query": self._file_scope(store, file_id),
+            "aggs": {
+                "g": {
+                    "filters": {
+                        "filters": {
+                            "mine": {"term": {"generation": generation}},
+                            "older": {"range": {"generation": {"lt": generation}}},
+                            "newer": {"range": {"generation": {"gt": generation}}},
+                        }
+                    }
+                }
+            },
+        }
+        response = self._search(name, body)
+        if response is None:
+            return 0, 0, 0
+        buckets = response["aggregations"]["g"]["buckets"]
+        return tuple(int(buckets[key]["doc_count"]) for key in ("mine", "older", "newer"))  # type: ignore[return-value]
+
+    def _settle(self, name: str, store: StoreRef, file_id: str, generation: str, expected: int) -> None:
+        """After a write of `expected` documents under `generation`: wait until all of them are
+        visible, then delete the file's older generations (and duplicates of this one) by _id and
+        wait until those are gone too, so that the file, once reported written, reads and searches
+        as the new version only. Old documents are only deleted once the new ones are visible, so a
+        re-indexed file never disappears from search in between.
+        Should a newer generation of the file show up (a concurrent write of the same file that
+        started later), this write is superseded: it deletes its own documents and returns; the
+        newer one settles the file."""
+        deadline = time.monotonic() + self._visibility_timeout
+        deleted: set[str] = set()
+        last_listing = float("-inf")
+        while True:
+            mine, older, newer = self._generation_counts(name, store, file_id, generation)
+            if newer:
+                log.info("write %s of file %s superseded by a newer one", generation, file_id)
+                query = {"bool": {"filter": [self._file_scope(store, file_id), {"term": {"generation": generation}}]}}
+                self._delete_ids(name, (hit["_id"] for hit in self._scan(name, query, False)))
+                return
+            now = time.monotonic()
+            # The counts say when to look; a listing decides (a duplicate can hide a missing chunk
+            # from a count). Visible stale documents may be ones already deleted and not gone from
+            # search yet: unless the counts look final, list again only now and then, deleting
+            # only what was not deleted before.
+            if mine >= expected and ((mine == expected and not older) or now - last_listing >= 4 * self._poll_interval):
+                last_listing = now
+                stale, kept, lingering = [], set(), 0
+                for hit in self._scan(name, self._file_scope(store, file_id), ["chunk_key", "generation"]):
+                    doc = hit["_source"]
+                    if doc["generation"] > generation:
+                        continue  # a newer write: the next count sees it
+                    if hit["_id"] in deleted:
+                        lingering += 1  # deleted, not gone from search yet (never the kept copy)
+                    elif doc["generation"] == generation and doc["chunk_key"] not in kept:
+                        kept.add(doc["chunk_key"])
+                    else:
+                        stale.append(hit["_id"])  # an older version, or a duplicate of this one
+                if len(kept) == expected:  # every new chunk visible: now the old ones may go
+                    if not stale and not lingering:
+                        return
+                    self._delete_ids(name, stale)
+                    deleted.update(stale)
+            if now >= deadline:
+                raise OpenSearchIndexError(
+                    f"OpenSearch Serverless: the {expected} chunks written for file {file_id} did not all become "
+                    f"searchable within {self._visibility_timeout:g}s ({mine} visible, {older} of a previous "
+                    "version still visible)"
+                )
+            time.sleep(self._poll_interval)
+
+    def _purge(self, name: str, query: dict[str, Any], timeout: float, what: str) -> None:
+        """Delete every matching document by _id and wait until search no longer sees any. Listing
+        is repeated now and then while documents remain visible (concurrent writes may add some)."""
+        deadline = time.monotonic() + timeout
+        deleted: set[str] = set()
+        last_listing = float("-inf")
+        while True:
+            remaining = self._count(name, query)
+            if not remaining:
+                return
+            now = time.monotonic()
+            if now - last_listing >= 4 * self._poll_interval:
+                last_listing = now
+                ids = [hit["_id"] for hit in self._scan(name, query, False) if hit["_id"] not in deleted]
+                self._delete_ids(name, ids)
+                deleted.update(ids)
+            if now >= deadline:
+                raise OpenSearchIndexError(
+                    f"OpenSearch Serverless: {remaining} chunks of {what} still searchable {timeout:g}s after deletion"
+                )
+            time.sleep(self._poll_interval)
+
+    def _current_docs(self, store: StoreRef, file_id: str, fields: list[str] | None) -> list[dict[str, Any]]:
+        """The _source of the file's chunks in chunk order, from ONE generation: the newest complete
+        one (all of its chunk_count chunks visible), else — no generation complete, e.g. a write
+        still becoming visible over a partly deleted old one — the newest. Duplicates of a chunk
+        within a generation are dropped. Outside a write there is exactly one generation."""
+        source: list[str] | bool = True if fields is None else [*fields, "chunk_index", "generation", "chunk_count"]
+        name = self.index_name(store.dimension)
+        generations: dict[str, dict[int, dict[str, Any]]] = {}
+        sizes: dict[str, int] = {}
+        for hit in self._scan(name, self._file_scope(store, file_id), source):
+            doc = hit["_source"]
+            generations.setdefault(doc["generation"], {}).setdefault(doc["chunk_index"], doc)
+            sizes[doc["generation"]] = int(doc.get("chunk_count") or 0)
+        if not generations:
+            return []
+        complete = [g for g, docs in generations.items() if len(docs) >= sizes[g]]
+        chosen = max(complete or generations)
+        return [generations[chosen][i] for i in sorted(generations[chosen])]
+
+    def _serverless_update_attributes(self, store: StoreRef, file_id: str, attributes: dict[str, Any] | None) -> None:
+        """No update_by_query or scripts: rewrite the file's current chunks (from _source, vectors
+        included) with the new attributes under a new generation, then settle as a write does."""
+        name = self._ensure_index(store.dimension)
+        docs = self._current_docs(store, file_id, None)
+        if not docs:
+            return
+        generation = self._next_generation(name, store, file_id)
+        entries = attribute_entries(attributes)
+        header = json.dumps({"index": {"_index": name}})
+
+        def actions() -> Iterator[str]:
+            for doc in docs:
+                doc = {**doc, "attributes": attributes, "attrs": entries, "generation": generation}
+                doc["chunk_count"] = len(docs)
+                yield header + "\n" + json.dumps(doc, ensure_ascii=False) + "\n"
+
+        self._bulk(actions(), refresh=False)
+        self._settle(name, store, file_id, generation, len(docs))
+
+    def _serverless_dense_search(
+        self, name: str, query_value: list[float], k: int, scope: list[dict[str, Any]]
+    ) -> list[ChunkHit]:
+        """min(k, matching) hits without the knn_score script: one _msearch runs the filtered k-NN
+        query and counts the matching chunks (up to MAX_KNN_K). The k-NN engines (lucene, and faiss
+        with efficient filtering) search a segment exactly when its filtered documents number at
+        most the query's `k`, so:
+        - matching <= max(k, ef_search): the k-NN answer is already exact;
+        - matching <= exact_search_max_chunks: run the k-NN query again with k = matching: exact;
+        - otherwise, if the approximate filtered search came back with fewer than k hits, widen it
+          to k = min(matching, MAX_KNN_K) and take the top k."""
+        header = {"index": name}
+        count_body = {"size": 0, "track_total_hits": MAX_KNN_K, "query": self._with_vector(scope)}
+        try:
+            responses = self._client.msearch(body=[header, self._knn_body(query_value, k, scope), header, count_body])[
+                "responses"
+            ]
+        except _exceptions().NotFoundError as e:
+            if _is_index_missing(e):
+                return []
+            raise
+        for response in responses:
+            if "error" in response:
+                if "index_not_found_exception" in json.dumps(response["error"]):
+                    return []
+                raise OpenSearchIndexError(f"dense search failed: {response['error']}")
+        total = responses[1]["hits"]["total"]
+        matching = int(total["value"] if isinstance(total, dict) else total)
+        hits = self._dense_hits(responses[0])
+        if matching <= max(k, self._ef_search):
+            return hits[:k]
+        if matching <= self._exact_max:
+            candidates = matching
+        elif len(hits) < k:
+            candidates = min(matching, MAX_KNN_K)
+            log.info(
+                "k-NN returned %d of %d matching chunks (k=%d); widening k to %d", len(hits), matching, k, candidates
+            )
+        else:
+            return hits[:k]
+        response = self._client.search(index=name, body=self._knn_body(query_value, k, scope, candidates))
+        return self._dense_hits(response)[:k]
+
+
+def _is_index_missing_item(result: dict[str, Any]) -> bool:
+    error = result.get("error")
+    return isinstance(error, dict) and error.get("type") == "index_not_found_exception"
+
+
+def _distinct(hits: list[ChunkHit]) -> list[ChunkHit]:
+    """Serverless: while a file is rewritten, two generations of a chunk can both be visible for a
+    moment; keep the first (best-ranked) hit per chunk."""
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if hit.chunk_id not in seen:
+            seen.add(hit.chunk_id)
+            out.append(hit)
+    return out
 
 
 def _hit(hit: dict[str, Any], score: float) -> ChunkHit:
     source = hit["_source"]
     return ChunkHit(
-        chunk_id=hit["_id"],
+        # Serverless ids are service-assigned and change with every write: use the stable key.
+        chunk_id=source.get("chunk_key") or hit["_id"],
         file_id=source["file_id"],
         text=source["text"],
         attributes=source.get("attributes"),
