@@ -8,6 +8,7 @@ import uuid
 import httpx
 import openai
 import pytest
+from sdk_helpers import assert_error_body, attach, upload
 
 
 def make_client(base_url: str, api_key: str | None = None) -> openai.OpenAI:
@@ -20,28 +21,6 @@ def make_client(base_url: str, api_key: str | None = None) -> openai.OpenAI:
     )
 
 # ------------------------------------------------------------------ helpers
-
-
-def upload(client, name: str = "note.txt", text: str = "hello world", purpose: str = "assistants", **kw):
-    return client.files.create(file=(name, text.encode("utf-8"), "text/plain"), purpose=purpose, **kw)
-
-
-def attach(client, store_id: str, file_id: str):
-    vsf = client.vector_stores.files.create_and_poll(
-        file_id, vector_store_id=store_id, poll_interval_ms=100, max_wait_seconds=60
-    )
-    assert vsf.status == "completed", vsf
-    return vsf
-
-
-def assert_error_body(body: dict) -> dict:
-    """OpenAI's error shape: {"error": {message, type, param, code}}; returns the inner error."""
-    assert set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"message", "type", "param", "code"}, error
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["type"], str) and error["type"]
-    return error
 
 
 def bad_request(call, param: str | None = None, param_prefix: str | None = None) -> openai.BadRequestError:

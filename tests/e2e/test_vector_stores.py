@@ -9,26 +9,11 @@ import time
 import openai
 import psycopg
 import pytest
+from sdk_helpers import attach, upload, wait_until
 
 DAY = 86_400
 
 # ------------------------------------------------------------------ helpers
-
-
-def upload(client, name: str = "note.txt", text: str = "hello world", purpose: str = "assistants", **kw):
-    return client.files.create(file=(name, text.encode("utf-8"), "text/plain"), purpose=purpose, **kw)
-
-
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2, what: str = "condition"):
-    """Poll `predicate` until it returns a truthy value (returned) or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def wait_store_completed(client, store_id: str, timeout: float = 60.0):
@@ -37,14 +22,6 @@ def wait_store_completed(client, store_id: str, timeout: float = 60.0):
         return store if store.status == "completed" and store.file_counts.in_progress == 0 else None
 
     return wait_until(done, timeout, what=f"vector store {store_id} to complete")
-
-
-def attach(client, store_id: str, file_id: str):
-    vsf = client.vector_stores.files.create_and_poll(
-        file_id, vector_store_id=store_id, poll_interval_ms=100, max_wait_seconds=60
-    )
-    assert vsf.status == "completed", vsf
-    return vsf
 
 
 def raw_json(raw) -> dict:

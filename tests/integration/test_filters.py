@@ -5,16 +5,10 @@ from __future__ import annotations
 
 import json
 
+from test_backend_contract import ROWS
+
 from vector_store_api.backends.postgres.filters import filter_sql
 from vector_store_api.models.search import SearchRequest
-
-ROWS = {
-    "a": {"team": "hr", "year": 2024, "score": 0.5, "public": True},
-    "b": {"team": "eng", "year": 2019, "score": 1.5, "public": False},
-    "c": {"team": "hr", "year": "2024"},  # year as a string: type mismatches never match
-    "d": {},  # every key missing
-    "e": None,  # no attributes at all
-}
 
 
 def matching(database, raw_filter: dict) -> set[str]:

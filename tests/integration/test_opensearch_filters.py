@@ -10,14 +10,13 @@ Uses the session's OpenSearch: OPENSEARCH_URL, or one started by tests/opensearc
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
+from test_backend_contract import CASES, ROWS
 
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
 from vector_store_api.backends.opensearch.index import OpenSearchIndex, build_client
@@ -25,61 +24,7 @@ from vector_store_api.models.search import ComparisonFilter, SearchRequest
 from vector_store_api.settings import Settings
 
 DIM = 8
-ROWS = {
-    "a": {"team": "hr", "year": 2024, "score": 0.5, "public": True},
-    "b": {"team": "eng", "year": 2019, "score": 1.5, "public": False},
-    "c": {"team": "hr", "year": "2024"},  # year as a string: type mismatches never match
-    "d": {},  # every key missing
-    "e": None,  # no attributes at all
-}
-
-# The operator table of test_backend_contract.py, verbatim (test_tables_agree_... keeps them in sync),
-# here run one case per test, against dense and text search.
-CASES = [
-    ({"type": "eq", "key": "team", "value": "hr"}, {"a", "c"}),
-    ({"type": "ne", "key": "team", "value": "hr"}, {"b", "d", "e"}),  # missing key matches ne
-    ({"type": "eq", "key": "year", "value": 2024}, {"a"}),  # "2024" (string) does not
-    ({"type": "eq", "key": "year", "value": 2024.0}, {"a"}),  # numbers compare numerically
-    ({"type": "eq", "key": "year", "value": "2024"}, {"c"}),
-    ({"type": "gt", "key": "year", "value": 2020}, {"a"}),
-    ({"type": "gte", "key": "year", "value": 2019}, {"a", "b"}),
-    ({"type": "lt", "key": "score", "value": 1}, {"a"}),
-    ({"type": "lte", "key": "score", "value": 1.5}, {"a", "b"}),
-    ({"type": "gt", "key": "team", "value": "eng"}, {"a", "c"}),  # strings: lexicographic
-    ({"type": "eq", "key": "public", "value": True}, {"a"}),
-    ({"type": "ne", "key": "public", "value": True}, {"b", "c", "d", "e"}),
-    ({"type": "lt", "key": "public", "value": True}, {"b"}),  # false < true
-    ({"type": "in", "key": "team", "value": ["eng", "ops"]}, {"b"}),
-    ({"type": "in", "key": "year", "value": [2019, "2024"]}, {"b", "c"}),
-    ({"type": "nin", "key": "team", "value": ["hr"]}, {"b", "d", "e"}),  # missing key matches nin
-    ({"type": "gt", "key": "missing", "value": 0}, set()),
-    (
-        {
-            "type": "and",
-            "filters": [
-                {"type": "eq", "key": "team", "value": "hr"},
-                {
-                    "type": "or",
-                    "filters": [
-                        {"type": "eq", "key": "public", "value": True},
-                        {"type": "eq", "key": "year", "value": "2024"},
-                    ],
-                },
-            ],
-        },
-        {"a", "c"},
-    ),
-    (
-        {
-            "type": "or",
-            "filters": [
-                {"type": "lt", "key": "year", "value": 2020},
-                {"type": "nin", "key": "team", "value": ["hr", "eng"]},
-            ],
-        },
-        {"b", "d", "e"},
-    ),
-]
+# The shared operator table, here run one case per test against dense and text search.
 
 # More corners; their expected sets are checked against PostgreSQL too (test_extra_cases_match_pgvector).
 EXTRA_CASES = [
@@ -186,18 +131,6 @@ def test_operator_semantics(os_index, rows_store, raw, expected, how):
 def test_attributes_come_back_unchanged(os_index, rows_store):
     hits = os_index.dense_search(rows_store, np.ones(DIM, dtype=np.float32), 10, None)
     assert {h.file_id: h.attributes for h in hits} == ROWS
-
-
-def test_tables_agree_with_the_backend_contract_suite():
-    """CASES is a copy of the shared operator table; fail loudly if the two drift apart."""
-    path = Path(__file__).with_name("test_backend_contract.py")
-    if not path.exists():
-        pytest.skip("test_backend_contract.py is not there")
-    spec = importlib.util.spec_from_file_location("_backend_contract_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.ROWS == ROWS
-    assert [tuple(case) for case in module.CASES] == [tuple(case) for case in CASES]
 
 
 def test_extra_cases_match_pgvector(database):
