@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api.deps import RATE_LIMIT_STATE
 from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
 from .api.routes import files, search, vector_store_files, vector_stores
 from .errors import ServerError
@@ -24,7 +25,8 @@ ALL_ROUTERS: tuple[APIRouter, ...] = (FILES, VECTOR_STORES, VECTOR_STORE_FILES, 
 
 
 class RequestIdMiddleware:
-    """Every response carries `x-request-id` (the SDK exposes it as `_request_id`), 500s included.
+    """Every response carries `x-request-id` (the SDK exposes it as `_request_id`), 500s included,
+    and, once the key's rate limit was checked, OpenAI's `x-ratelimit-*-requests` headers.
 
     Unhandled exceptions become OpenAI-style 500s here, inside this middleware, because
     Starlette's own catch-all handler runs outside user middleware (and would drop the header).
@@ -39,12 +41,19 @@ class RequestIdMiddleware:
             return
         request_id = "req_" + secrets.token_hex(16)
         started = False
+        # Request state (the rate-limit dependency leaves its Decision here); the same dict the
+        # routes see as `request.state`.
+        state = scope.setdefault("state", {})
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", request_id.encode()))
+                decision = state.get(RATE_LIMIT_STATE)
+                if decision is not None:
+                    headers.extend((name.encode(), value.encode()) for name, value in decision.headers().items())
             await send(message)
 
         try:

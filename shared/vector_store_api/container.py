@@ -15,6 +15,9 @@ from .blobstore.base import BlobStore
 from .blobstore.local import LocalBlobStore
 from .embeddings.base import Embedder
 from .embeddings.factory import build_embedder, resolve_embedding_config
+from .limits.base import BucketStore
+from .limits.postgres_store import PostgresBucketStore
+from .limits.rate_limiter import RateLimiter
 from .queue.base import IngestJob, IngestQueue
 from .services.files import FileService
 from .services.ingest import IngestPipeline
@@ -40,6 +43,7 @@ class Services:
     files: FileService
     stores: VectorStoreService
     search: SearchService
+    limiter: RateLimiter
 
     @property
     def poll_after_ms(self) -> int:
@@ -53,6 +57,8 @@ class Services:
         return len(jobs)
 
     def sweep_expired(self) -> tuple[int, int]:
+        if isinstance(self.limiter.store, PostgresBucketStore):
+            self.limiter.store.delete_expired()  # full buckets (DynamoDB expires them by TTL)
         return self.files.delete_expired(), self.stores.expire_stores()
 
     def close(self) -> None:
@@ -117,7 +123,9 @@ def build_services(
     *,
     blobs: BlobStore | None = None,
     queue_factory: QueueFactory | None = None,
+    buckets: BucketStore | None = None,
 ) -> Services:
+    """`buckets` holds the rate-limit state: DynamoDB on Lambda, else the catalog's PostgreSQL."""
     # Fail fast on a bad default embedding configuration, before anything is created.
     resolve = embedding_resolver(settings)
     resolve(None, None)
@@ -146,4 +154,5 @@ def build_services(
     files = FileService(catalog, blobs, index, settings.max_file_bytes)
     stores = VectorStoreService(catalog, index, blobs, queue, resolve, index.providers)
     search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
-    return Services(settings, db, catalog, index, blobs, queue, pipeline, files, stores, search)
+    limiter = RateLimiter(buckets or PostgresBucketStore(db))
+    return Services(settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter)

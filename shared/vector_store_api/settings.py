@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     ingest_max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the last try settles the file
     idempotency_table: str | None = None  # DynamoDB table for Powertools idempotency (bulk messages)
 
+    # Rate limits (GCRA token buckets; 0 disables). Buckets live in DynamoDB when RATE_LIMIT_TABLE is
+    # set (Lambda), else in the catalog's PostgreSQL.
+    rate_limit_requests_per_minute: int = 3000  # per API key (for now: per bearer token)
+    store_writes_per_minute: int = 300  # per vector store: file attaches and file batches together
+    rate_limit_window_seconds: float = Field(60.0, gt=0)  # the "minute"; shorter only for tests
+    rate_limit_table: str | None = None  # DynamoDB table holding the buckets
+
     # Ingestion
     ingest_workers: int = 2
     max_file_bytes: int = 512 * 1024 * 1024

@@ -19,6 +19,7 @@ import pytest
 from lambda_harness import (
     BUCKET,
     MAX_RECEIVE_COUNT,
+    RATE_LIMIT_TABLE,
     REGION,
     SECRET_ID,
     TABLE,
@@ -157,6 +158,10 @@ def aws_env(monkeypatch):
         "INGEST_QUEUE_URL",
         "INGEST_DLQ_URL",
         "IDEMPOTENCY_TABLE",
+        "RATE_LIMIT_TABLE",
+        "RATE_LIMIT_REQUESTS_PER_MINUTE",
+        "STORE_WRITES_PER_MINUTE",
+        "RATE_LIMIT_WINDOW_SECONDS",
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
         "AWS_ENDPOINT_URL",
@@ -172,13 +177,16 @@ def aws_env(monkeypatch):
     monkeypatch.setenv("EMBEDDING_PROVIDER", "hash")
     monkeypatch.setenv("INGEST_MAX_RECEIVE_COUNT", str(MAX_RECEIVE_COUNT))
     monkeypatch.setenv("DB_POOL_MAX_SIZE", "4")
+    # Tests share tenants across many calls; test_aws_rate_limits.py lowers these.
+    monkeypatch.setenv("RATE_LIMIT_REQUESTS_PER_MINUTE", "1000000")
+    monkeypatch.setenv("STORE_WRITES_PER_MINUTE", "1000000")
     assert os.environ.get("TIKTOKEN_CACHE_DIR"), "tests/conftest.py points TIKTOKEN_CACHE_DIR at the shared cache"
 
 
 @pytest.fixture
 def aws(aws_env, monkeypatch, pg_url):
     """The deployed stack on moto: files bucket, ingest queue + DLQ (maxReceiveCount 3), idempotency
-    table, and the database URL in Secrets Manager. Each test gets a fresh tenant (bearer token)."""
+    and rate-limit tables, and the database URL in Secrets Manager. Each test gets a fresh tenant (bearer token)."""
     import boto3
     from moto import mock_aws
 
@@ -205,12 +213,19 @@ def aws(aws_env, monkeypatch, pg_url):
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        dynamodb.create_table(
+            TableName=RATE_LIMIT_TABLE,
+            KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name=SECRET_ID, SecretString=pg_url)
 
         monkeypatch.setenv("FILES_BUCKET", BUCKET)
         monkeypatch.setenv("INGEST_QUEUE_URL", queue_url)
         monkeypatch.setenv("INGEST_DLQ_URL", dlq_url)
         monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
+        monkeypatch.setenv("RATE_LIMIT_TABLE", RATE_LIMIT_TABLE)
         monkeypatch.setenv("DATABASE_SECRET_ID", SECRET_ID)
         reset_lambda_state(monkeypatch)
         try:

@@ -33,6 +33,7 @@ MAX_RECEIVE_COUNT = 3
 BUCKET = "vector-store-api-files-123456789012"
 SECRET_ID = "vector-store-api/database"
 TABLE = "vector-store-api-idempotency"
+RATE_LIMIT_TABLE = "vector-store-api-rate-limits"
 
 TEMPLATES = {
     "files": "files.json",

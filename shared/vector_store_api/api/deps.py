@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
-from ..errors import AuthenticationFailed, InvalidRequest
+from ..errors import AuthenticationFailed, InvalidRequest, RateLimited
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,6 +47,52 @@ def _reject_nul(request: Request) -> None:
 
 def services(request: Request) -> Any:
     return request.app.state.services()
+
+
+# ------------------------------------------------------------------------------------ rate limits
+RATE_LIMIT_STATE = "rate_limit"  # request.state key of the key's Decision (read by RequestIdMiddleware)
+
+
+def _per(window_seconds: float) -> str:
+    return "min" if window_seconds == 60 else f"{window_seconds:g}s"
+
+
+def _retry_in(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.3g}s"
+
+
+def rate_limit(request: Request, tenant: str = Depends(current_tenant), svc: Any = Depends(services)) -> None:
+    """Requests per minute per key (for now the bearer token's tenant); runs after authentication."""
+    settings = svc.settings
+    limit, window = settings.rate_limit_requests_per_minute, settings.rate_limit_window_seconds
+    decision = svc.limiter.acquire("req:" + tenant, limit, window)
+    if decision.limit <= 0:
+        return
+    setattr(request.state, RATE_LIMIT_STATE, decision)
+    if not decision.allowed:
+        raise RateLimited(
+            f"Rate limit reached for requests on requests per {_per(window)} (RPM): Limit {limit}, "
+            f"Used {limit}, Requested 1. Please try again in {_retry_in(decision.retry_after_seconds)}.",
+            code="rate_limit_exceeded",
+            headers=decision.retry_headers(),
+        )
+
+
+def store_write_limit(vector_store_id: str, tenant: str = Depends(current_tenant), svc: Any = Depends(services)) -> None:
+    """Write operations per minute per vector store (attaching files and creating file batches share it).
+
+    The bucket is scoped by the owning tenant, so nobody can exhaust a store they cannot see."""
+    settings = svc.settings
+    limit, window = settings.store_writes_per_minute, settings.rate_limit_window_seconds
+    decision = svc.limiter.acquire(f"store:{tenant}:{vector_store_id}", limit, window)
+    if not decision.allowed:
+        raise RateLimited(
+            f"Rate limit reached for vector store {vector_store_id} on file write operations per {_per(window)} "
+            f"(the per-vector-store write limit): Limit {limit}, Used {limit}, Requested 1. "
+            f"Please try again in {_retry_in(decision.retry_after_seconds)}.",
+            code="rate_limit_exceeded",
+            headers=decision.retry_headers(),
+        )
 
 
 def json_body(model: type[M]) -> Callable[..., Any]:

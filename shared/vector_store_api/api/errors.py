@@ -76,7 +76,7 @@ def from_validation_error(error: ValidationError) -> InvalidRequest:
 
 
 def error_response(error: APIError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status_code)
+    return JSONResponse(error.body(), status_code=error.status_code, headers=getattr(error, "headers", None) or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -56,7 +56,17 @@ def build_lambda_services(settings: Settings) -> Services:
     sqs = boto3.client("sqs")
     blobs = S3BlobStore(settings.files_bucket, boto3.client("s3"))
     queue_url = settings.ingest_queue_url
-    return build_services(settings, blobs=blobs, queue_factory=lambda _pipeline: SqsIngestQueue(queue_url, sqs))
+    buckets = None  # without RATE_LIMIT_TABLE the buckets live in PostgreSQL (same rules, same exactness)
+    if settings.rate_limit_table:
+        from ..limits.dynamodb_store import DynamoDbBucketStore
+
+        buckets = DynamoDbBucketStore(settings.rate_limit_table, boto3.client("dynamodb"))
+    return build_services(
+        settings,
+        blobs=blobs,
+        queue_factory=lambda _pipeline: SqsIngestQueue(queue_url, sqs),
+        buckets=buckets,
+    )
 
 
 def services() -> Services:

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
 from ...services.files import FILES_LIST_MAX_LIMIT
-from ..deps import current_tenant, services
+from ..deps import current_tenant, rate_limit, services
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(current_tenant)])
+router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
 
 
 @router.post("")

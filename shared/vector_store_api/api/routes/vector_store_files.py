@@ -11,15 +11,15 @@ from ...models.vector_stores import (
     CreateVectorStoreFileRequest,
     UpdateVectorStoreFileRequest,
 )
-from ..deps import current_tenant, json_body, services
+from ..deps import current_tenant, json_body, rate_limit, services, store_write_limit
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(current_tenant)])
+router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
 
 StatusFilter = Literal["in_progress", "completed", "failed", "cancelled"]
 
 
-@router.post("/files")
+@router.post("/files", dependencies=[Depends(store_write_limit)])
 def create_vector_store_file(
     vector_store_id: str,
     body: CreateVectorStoreFileRequest = Depends(json_body(CreateVectorStoreFileRequest)),
@@ -75,7 +75,7 @@ def vector_store_file_content(
     return respond(svc.stores.file_content(tenant, vector_store_id, file_id))
 
 
-@router.post("/file_batches")
+@router.post("/file_batches", dependencies=[Depends(store_write_limit)])
 def create_file_batch(
     vector_store_id: str,
     body: CreateFileBatchRequest = Depends(json_body(CreateFileBatchRequest)),

@@ -7,10 +7,10 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from ...models.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest
-from ..deps import current_tenant, json_body, services
+from ..deps import current_tenant, json_body, rate_limit, services
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(current_tenant)])
+router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
 
 
 @router.post("")

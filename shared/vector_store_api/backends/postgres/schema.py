@@ -119,6 +119,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (vector_store_id, file_id)
     );
     """,
+    # 3: rate-limit buckets (local mode; GCRA state, compare-and-set on version; see limits/).
+    """
+    CREATE TABLE rate_limit_buckets (
+        key         text COLLATE "C" PRIMARY KEY,
+        tat         double precision NOT NULL,
+        version     bigint NOT NULL,
+        expires_at  bigint NOT NULL
+    );
+    CREATE INDEX rate_limit_buckets_by_expiry ON rate_limit_buckets (expires_at);
+    """,
 ]
 
 
