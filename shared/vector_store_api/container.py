@@ -112,6 +112,7 @@ def build_indexes(settings: Settings, db: Database) -> dict[str, VectorIndex]:
             hnsw_ef_search=settings.hnsw_ef_search,
             shards=settings.opensearch_shards,
             replicas=settings.opensearch_replicas,
+            exact_search_max_chunks=settings.exact_search_max_chunks,
             serverless=settings.opensearch_aws_service == "aoss",
             visibility_timeout=settings.opensearch_visibility_timeout,
         )

@@ -116,6 +116,7 @@ MAX_KNN_K = 10_000  # the k-NN plugin's limit for `k`
 MAX_RESULT_WINDOW = 10_000  # the default index.max_result_window: the largest `size`
 SCAN_SORT = [{"chunk_key": "asc"}, {"generation": "asc"}]
 CONFLICT_RETRIES = 5
+SERVERLESS_EXACT_KNN_MAX = 2_000  # serverless mode: largest subset made exact by re-running k-NN
 BULK_RETRIES = 4
 UPDATE_ATTRIBUTES_SCRIPT = "ctx._source.attributes = params.attributes; ctx._source.attrs = params.attrs;"
 
@@ -872,7 +873,8 @@ class OpenSearchIndex:
         with efficient filtering) search a segment exactly when its filtered documents number at
         most the query's `k`, so:
         - matching <= max(k, ef_search): the k-NN answer is already exact;
-        - matching <= exact_search_max_chunks: run the k-NN query again with k = matching: exact;
+        - matching <= min(exact_search_max_chunks, SERVERLESS_EXACT_KNN_MAX): run the k-NN query
+          again with k = matching: exact (bounded: a k-NN query with a huge k is costly);
         - otherwise, if the approximate filtered search came back with fewer than k hits, widen it
           to k = min(matching, MAX_KNN_K) and take the top k."""
         header = {"index": name}
@@ -895,7 +897,7 @@ class OpenSearchIndex:
         hits = self._dense_hits(responses[0])
         if matching <= max(k, self._ef_search):
             return hits[:k]
-        if matching <= self._exact_max:
+        if matching <= min(self._exact_max, SERVERLESS_EXACT_KNN_MAX):
             candidates = matching
         elif len(hits) < k:
             candidates = min(matching, MAX_KNN_K)
