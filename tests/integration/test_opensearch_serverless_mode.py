@@ -1,3 +1,4 @@
+
 """OpenSearchIndex(serverless=True), the Amazon OpenSearch Serverless path, against the local OpenSearch.
 
 - The WHOLE backend contract suite (test_backend_contract.py) runs again here with the serverless
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+from test_opensearch_filters import ShortKnnClient
 
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
 from vector_store_api.backends.opensearch import index as index_module
@@ -375,22 +377,6 @@ def test_a_superseded_write_removes_its_own_documents(request, raw):
     raw.indices.refresh(index=index.index_name(DIM))
     assert sorted(d["text"] for d in file_docs(raw, index, store, file_id)) == ["winner 0", "winner 1"]
     assert_serverless_compatible(recorder)
-
-
-class ShortKnnClient:
-    """Drops half of every k-NN answer (approximate filtered search coming back short)."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def msearch(self, body, **kwargs):
-        result = self._client.msearch(body=body, **kwargs)
-        knn = result["responses"][0]["hits"]["hits"]
-        del knn[len(knn) // 2 :]
-        return result
 
 
 def test_dense_search_is_exact_for_small_subsets_and_widens_short_answers(request):

@@ -553,17 +553,9 @@ class OpenSearchIndex:
         searches: list[dict[str, Any]] = [header, self._knn_body(query_value, k, scope)]
         if self._exact_max > 0:
             searches += [header, self._exact_body(query_value, k, scope, terminate_after=self._exact_max)]
-        try:
-            responses = self._client.msearch(body=searches)["responses"]
-        except _exceptions().NotFoundError as e:
-            if _is_index_missing(e):
-                return []
-            raise
-        for response in responses:
-            if "error" in response:
-                if "index_not_found_exception" in json.dumps(response["error"]):
-                    return []
-                raise OpenSearchIndexError(f"dense search failed: {response['error']}")
+        responses = self._msearch(searches)
+        if responses is None:
+            return []
         if self._exact_max > 0 and not responses[1].get("terminated_early"):
             return self._dense_hits(responses[1])  # at most exact_search_max_chunks match: exact
         hits = self._dense_hits(responses[0])
@@ -580,6 +572,21 @@ class OpenSearchIndex:
             )
             return self._dense_hits(response)
         return hits
+
+    def _msearch(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """The responses of one _msearch round trip; None when the index does not exist (yet)."""
+        try:
+            responses = self._client.msearch(body=searches)["responses"]
+        except _exceptions().NotFoundError as e:
+            if _is_index_missing(e):
+                return None
+            raise
+        for response in responses:
+            if "error" in response:
+                if "index_not_found_exception" in json.dumps(response["error"]):
+                    return None
+                raise OpenSearchIndexError(f"dense search failed: {response['error']}")
+        return responses
 
     @staticmethod
     def _with_vector(scope: list[dict[str, Any]]) -> dict[str, Any]:
@@ -879,19 +886,9 @@ class OpenSearchIndex:
           to k = min(matching, MAX_KNN_K) and take the top k."""
         header = {"index": name}
         count_body = {"size": 0, "track_total_hits": MAX_KNN_K, "query": self._with_vector(scope)}
-        try:
-            responses = self._client.msearch(body=[header, self._knn_body(query_value, k, scope), header, count_body])[
-                "responses"
-            ]
-        except _exceptions().NotFoundError as e:
-            if _is_index_missing(e):
-                return []
-            raise
-        for response in responses:
-            if "error" in response:
-                if "index_not_found_exception" in json.dumps(response["error"]):
-                    return []
-                raise OpenSearchIndexError(f"dense search failed: {response['error']}")
+        responses = self._msearch([header, self._knn_body(query_value, k, scope), header, count_body])
+        if responses is None:
+            return []
         total = responses[1]["hits"]["total"]
         matching = int(total["value"] if isinstance(total, dict) else total)
         hits = self._dense_hits(responses[0])
