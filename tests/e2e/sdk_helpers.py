@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
 
 
@@ -39,3 +40,9 @@ def assert_error_body(body: dict) -> dict:
     assert isinstance(error["message"], str) and error["message"]
     assert isinstance(error["type"], str) and error["type"]
     return error
+
+
+def db_execute(server, sql: str, params=()):
+    with psycopg.connect(server.database_url, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else cur.rowcount

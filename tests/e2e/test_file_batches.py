@@ -7,8 +7,13 @@ import time
 
 import openai
 import pytest
+from sdk_helpers import wait_until as _wait_until
 
 from conftest import make_client
+
+
+def wait_until(predicate, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
+    return _wait_until(predicate, timeout=timeout, interval=interval, what=what)
 
 POLL_MS = 100
 
@@ -41,14 +46,6 @@ def retrieve_store(client, store_id: str):
     return store
 
 
-def wait_until(predicate, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(interval)
 
 
 def batch_files(client, store_id: str, batch_id: str, **kwargs) -> list:

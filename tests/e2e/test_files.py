@@ -6,17 +6,12 @@ import json
 import time
 
 import openai
-import psycopg
 import pytest
-from sdk_helpers import assert_error_body, attach, upload, wait_until
+from sdk_helpers import assert_error_body, attach, db_execute, upload, wait_until
 
 # ------------------------------------------------------------------ helpers
 
 
-def db_execute(server, sql: str, params=()):
-    with psycopg.connect(server.database_url, autocommit=True) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else cur.rowcount
 
 
 # ------------------------------------------------------------------ create

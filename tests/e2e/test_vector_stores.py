@@ -7,9 +7,8 @@ import re
 import time
 
 import openai
-import psycopg
 import pytest
-from sdk_helpers import attach, upload, wait_until
+from sdk_helpers import attach, db_execute, upload, wait_until
 
 DAY = 86_400
 
@@ -34,10 +33,6 @@ def extra(model, name: str):
     return model.model_extra[name]
 
 
-def db_execute(server, sql: str, params=()):
-    with psycopg.connect(server.database_url, autocommit=True) as conn:
-        cur = conn.execute(sql, params)
-        return cur.fetchall() if cur.description else cur.rowcount
 
 
 # ------------------------------------------------------------------ create
