@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Any, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api.deps import RATE_LIMIT_STATE
+from .api.deps import PRINCIPAL_STATE, RATE_LIMIT_STATE
 from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
-from .api.routes import files, search, vector_store_files, vector_stores
+from .api.routes import files, organization, search, vector_store_files, vector_stores
 from .errors import ServerError
 
 log = logging.getLogger(__name__)
@@ -21,12 +22,14 @@ FILES = files.router
 VECTOR_STORES = vector_stores.router
 VECTOR_STORE_FILES = vector_store_files.router  # files and file batches
 SEARCH = search.router
-ALL_ROUTERS: tuple[APIRouter, ...] = (FILES, VECTOR_STORES, VECTOR_STORE_FILES, SEARCH)
+ORGANIZATION = organization.router  # projects, keys, limits, quotas, usage
+ALL_ROUTERS: tuple[APIRouter, ...] = (FILES, VECTOR_STORES, VECTOR_STORE_FILES, SEARCH, ORGANIZATION)
 
 
-class RequestIdMiddleware:
+class RequestMiddleware:
     """Every response carries `x-request-id` (the SDK exposes it as `_request_id`), 500s included,
     and, once the key's rate limit was checked, OpenAI's `x-ratelimit-*-requests` headers.
+    Each routed request is counted (usage per tenant and store, and Prometheus) after it is answered.
 
     Unhandled exceptions become OpenAI-style 500s here, inside this middleware, because
     Starlette's own catch-all handler runs outside user middleware (and would drop the header).
@@ -41,14 +44,17 @@ class RequestIdMiddleware:
             return
         request_id = "req_" + secrets.token_hex(16)
         started = False
+        status = 500
+        began = time.perf_counter()
         # Request state (the rate-limit dependency leaves its Decision here); the same dict the
         # routes see as `request.state`.
         state = scope.setdefault("state", {})
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 headers = message.setdefault("headers", [])
                 headers.append((b"x-request-id", request_id.encode()))
                 decision = state.get(RATE_LIMIT_STATE)
@@ -64,6 +70,28 @@ class RequestIdMiddleware:
                 raise
             response = error_response(ServerError(SERVER_ERROR_MESSAGE))
             await response(scope, receive, send_with_id)
+        finally:
+            _count_request(scope, state, status, time.perf_counter() - began)
+
+
+def _count_request(scope: Scope, state: dict, status: int, seconds: float) -> None:
+    """Usage counting must never fail or delay a request: it only adds to an in-memory buffer."""
+    route = scope.get("route")
+    if route is None:  # no such URL
+        return
+    try:
+        caller = state.get(PRINCIPAL_STATE)
+        usage = scope["app"].state.services().usage
+        usage.request(
+            caller.project_id if caller is not None else None,
+            scope.get("path_params", {}).get("vector_store_id"),
+            scope["method"],
+            route.path,
+            status,
+            seconds,
+        )
+    except Exception:
+        log.warning("request not counted", exc_info=True)
 
 
 def create_app(
@@ -92,5 +120,5 @@ def create_app(
             return JSONResponse({"status": "starting"}, status_code=503)
         return {"status": "ok"}
 
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestMiddleware)
     return app

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .backends.base import VectorIndex
+from .backends.postgres.accounts import Accounts
 from .backends.postgres.catalog import Catalog
 from .backends.postgres.database import Database, start_embedded_server, stop_embedded_servers
 from .backends.postgres.pgvector_index import PgVectorIndex
@@ -15,16 +17,25 @@ from .blobstore.base import BlobStore
 from .blobstore.local import LocalBlobStore
 from .embeddings.base import Embedder
 from .embeddings.factory import build_embedder, resolve_embedding_config
+from .ids import now
 from .limits.base import BucketStore
 from .limits.postgres_store import PostgresBucketStore
 from .limits.rate_limiter import RateLimiter
 from .queue.base import IngestJob, IngestQueue
+from .services.accounts import AccountService
 from .services.files import FileService
 from .services.ingest import IngestPipeline
 from .services.query_rewrite import build_rewriter
 from .services.search import SearchService
+from .services.usage import UsageService
 from .services.vector_stores import VectorStoreService
 from .settings import Settings
+from .usage.base import UsageStore
+from .usage.postgres_store import PostgresUsageStore
+from .usage.recorder import UsageRecorder, utc_day
+
+if TYPE_CHECKING:
+    from .usage.prometheus import PrometheusMetrics
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +55,9 @@ class Services:
     stores: VectorStoreService
     search: SearchService
     limiter: RateLimiter
+    accounts: AccountService
+    usage: UsageRecorder
+    usage_reports: UsageService
 
     @property
     def poll_after_ms(self) -> int:
@@ -59,9 +73,12 @@ class Services:
     def sweep_expired(self) -> tuple[int, int]:
         if isinstance(self.limiter.store, PostgresBucketStore):
             self.limiter.store.delete_expired()  # full buckets (DynamoDB expires them by TTL)
+        retention = self.settings.usage_retention_days * 86_400
+        self.usage.store.delete_before(utc_day(time.time() - retention))
         return self.files.delete_expired(), self.stores.expire_stores()
 
     def close(self) -> None:
+        self.usage.flush()
         close_queue = getattr(self.queue, "close", None)
         if close_queue:
             close_queue()
@@ -125,8 +142,11 @@ def build_services(
     blobs: BlobStore | None = None,
     queue_factory: QueueFactory | None = None,
     buckets: BucketStore | None = None,
+    usage_store: UsageStore | None = None,
+    metrics: PrometheusMetrics | None = None,
 ) -> Services:
-    """`buckets` holds the rate-limit state: DynamoDB on Lambda, else the catalog's PostgreSQL."""
+    """`buckets` (rate-limit state) and `usage_store` (usage counters): DynamoDB on Lambda, else the
+    catalog's PostgreSQL. `metrics`: Prometheus counters for the local server's /metrics."""
     # Fail fast on a bad default embedding configuration, before anything is created.
     resolve = embedding_resolver(settings)
     resolve(None, None)
@@ -135,6 +155,9 @@ def build_services(
     catalog = Catalog(db)
     index = IndexRouter(build_indexes(settings, db), default=settings.vector_backend)
     blobs = blobs or LocalBlobStore(settings.data_dir / "files")
+    usage = UsageRecorder(usage_store or PostgresUsageStore(db), metrics=metrics)
+    accounts = AccountService(Accounts(db), settings, lambda tenant: catalog.quota_usage(tenant, now()))
+    limits_for = accounts.limits_for
 
     def embedder_for(provider: str, model: str, dimension: int) -> Embedder:
         return build_embedder(provider, model, dimension, settings)
@@ -144,6 +167,8 @@ def build_services(
         index,
         blobs,
         embedder_for,
+        limits_for,
+        usage,
         max_file_tokens=settings.max_file_tokens,
     )
     if queue_factory is None:
@@ -152,8 +177,11 @@ def build_services(
         queue: IngestQueue = InProcessQueue(pipeline.process, workers=settings.ingest_workers)
     else:
         queue = queue_factory(pipeline)
-    files = FileService(catalog, blobs, index, settings.max_file_bytes)
-    stores = VectorStoreService(catalog, index, blobs, queue, resolve, index.providers)
+    files = FileService(catalog, blobs, index, settings.max_file_bytes, limits_for, usage)
+    stores = VectorStoreService(catalog, index, blobs, queue, resolve, index.providers, limits_for)
     search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
     limiter = RateLimiter(buckets or PostgresBucketStore(db))
-    return Services(settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter)
+    return Services(
+        settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter,
+        accounts, usage, UsageService(usage.store, usage),
+    )

@@ -57,6 +57,16 @@ class RateLimited(APIError):
     error_type = "requests"
 
 
+class QuotaExceeded(APIError):
+    """OpenAI's 429 `insufficient_quota`; `x-should-retry: false` stops the SDK retrying what cannot succeed."""
+
+    status_code = 429
+    error_type = "insufficient_quota"
+
+    def __init__(self, message: str, *, param: str | None = None):
+        super().__init__(message, param=param, code="insufficient_quota", headers={"x-should-retry": "false"})
+
+
 class ServerError(APIError):
     status_code = 500
     error_type = "server_error"

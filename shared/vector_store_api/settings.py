@@ -80,12 +80,34 @@ class Settings(BaseSettings):
     ingest_max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the last try settles the file
     idempotency_table: str | None = None  # DynamoDB table for Powertools idempotency (bulk messages)
 
+    # API keys. Setting ADMIN_API_KEY (or creating an admin key with `python -m vector_store_api.tools.keys`)
+    # switches key checking on: from then on only issued keys work. Until then each bearer token is its
+    # own tenant.
+    admin_api_key: SecretStr | None = None
+    admin_api_key_secret_id: str | None = None  # Lambda: the bootstrap admin key from Secrets Manager
+
     # Rate limits (GCRA token buckets; 0 disables). Buckets live in DynamoDB when RATE_LIMIT_TABLE is
-    # set (Lambda), else in the catalog's PostgreSQL.
-    rate_limit_requests_per_minute: int = 3000  # per API key (for now: per bearer token)
-    store_writes_per_minute: int = 300  # per vector store: file attaches and file batches together
+    # set (Lambda), else in the catalog's PostgreSQL. Defaults; an admin may set others per project/key.
+    rate_limit_requests_per_minute: int = Field(3000, ge=0)  # per API key
+    store_writes_per_minute: int = Field(300, ge=0)  # per vector store: file attaches and file batches together
     rate_limit_window_seconds: float = Field(60.0, gt=0)  # the "minute"; shorter only for tests
     rate_limit_table: str | None = None  # DynamoDB table holding the buckets
+
+    # Default quotas (0 = unlimited); an admin may set others per project.
+    quota_max_files: int = Field(0, ge=0)  # files per project (/v1/files)
+    quota_max_bytes: int = Field(0, ge=0)  # bytes of files per project
+    quota_max_chunks: int = Field(0, ge=0)  # chunks per project, all vector stores together
+    quota_max_vector_store_files: int = Field(10_000, ge=0)  # files per vector store
+    quota_max_vector_store_bytes: int = Field(0, ge=0)  # usage_bytes per vector store
+    quota_max_vector_store_chunks: int = Field(0, ge=0)  # chunks per vector store
+
+    # Usage counters per project, vector store and day: DynamoDB when USAGE_TABLE is set (Lambda), else
+    # the catalog's PostgreSQL. Counts are buffered in memory and written every USAGE_FLUSH_SECONDS
+    # (Lambda: at the end of each invocation).
+    usage_table: str | None = None
+    usage_retention_days: int = Field(400, ge=1)
+    usage_flush_seconds: float = Field(5.0, gt=0)
+    metrics_endpoint: bool = True  # local server: Prometheus text format at /metrics
 
     # Ingestion
     ingest_workers: int = 2

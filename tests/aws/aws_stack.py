@@ -49,9 +49,9 @@ class AwsStack:
 
     @property
     def tenant(self) -> str:
-        from vector_store_api.api.deps import tenant_for_token
+        from vector_store_api.services.accounts import open_mode_tenant
 
-        return tenant_for_token(self.token)
+        return open_mode_tenant(self.token)
 
     # ----------------------------------------------------------------- HTTP handlers
     def api(

@@ -10,8 +10,8 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, EventBridgeEvent, SQSEvent
 from lambda_harness import EVENTS, load_event
 
-from vector_store_api.api.deps import tenant_for_token
 from vector_store_api.aws.messages import BulkIngestMessage, IngestFileMessage
+from vector_store_api.services.accounts import open_mode_tenant
 
 HTTP_EVENTS = {
     "files.json": ("POST /v1/files", None),
@@ -91,7 +91,7 @@ def test_sqs_events_are_well_formed_records(name):
     assert attributes.sender_id
     body = json.loads(record.body)
     assert body["version"] == 1
-    assert body["tenant_id"] == tenant_for_token("sk-example")  # the same tenant as the HTTP samples
+    assert body["tenant_id"] == open_mode_tenant("sk-example")  # the same tenant as the HTTP samples
 
 
 def test_sqs_message_bodies_follow_the_contract():

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Callable, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
-from ..errors import AuthenticationFailed, InvalidRequest, RateLimited
+from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited
+from ..services.accounts import Principal
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
@@ -17,21 +17,27 @@ MISSING_KEY_MESSAGE = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
 )
+# request.state keys read by the app's middleware (rate-limit headers, usage counters)
+PRINCIPAL_STATE = "principal"
+RATE_LIMIT_STATE = "rate_limit"
 
 
-def tenant_for_token(token: str) -> str:
-    """Until API keys exist, each distinct bearer token is its own tenant (stored only as a hash)."""
-    return "tenant_" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:32]
+def services(request: Request) -> Any:
+    return request.app.state.services()
 
 
-def current_tenant(request: Request) -> str:
+# ------------------------------------------------------------------------------ who is calling
+def principal(request: Request, svc: Any = Depends(services)) -> Principal:
+    """The caller's key: 401 when missing, unknown, revoked or expired."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed(MISSING_KEY_MESSAGE)
     _reject_nul(request)
-    return tenant_for_token(token)
+    caller = svc.accounts.authenticate(token)
+    setattr(request.state, PRINCIPAL_STATE, caller)
+    return caller
 
 
 def _reject_nul(request: Request) -> None:
@@ -45,14 +51,50 @@ def _reject_nul(request: Request) -> None:
             )
 
 
-def services(request: Request) -> Any:
-    return request.app.state.services()
+def _insufficient(message: str, param: str | None = None) -> PermissionDenied:
+    return PermissionDenied(message, param=param, code="insufficient_permissions")
+
+
+def _project_key_with(role: str) -> Callable[..., Principal]:
+    """A dependency admitting project keys of at least `role`, within their vector store scope (403)."""
+
+    def check(request: Request, caller: Principal = Depends(principal)) -> Principal:
+        if caller.is_org_admin:
+            raise _insufficient("Admin API keys can only be used with /v1/organization endpoints; use a project API key.")
+        if not caller.has_role(role):
+            raise _insufficient(f"This API key has the '{caller.role}' role; this operation needs '{role}'.")
+        store_id = request.path_params.get("vector_store_id")
+        if store_id is not None and not caller.may_use_store(store_id):
+            raise _insufficient(f"This API key is not allowed to use vector store {store_id}.", "vector_store_id")
+        return caller
+
+    return check
+
+
+reader = _project_key_with("read")
+writer = _project_key_with("write")
+
+
+def unscoped_writer(caller: Principal = Depends(writer)) -> Principal:
+    """Creating a vector store: a key limited to some stores could not use the new one."""
+    if caller.vector_store_ids is not None:
+        raise _insufficient("An API key scoped to vector stores cannot create vector stores.")
+    return caller
+
+
+def current_tenant(caller: Principal = Depends(reader)) -> str:
+    return caller.project_id  # type: ignore[return-value]  # project keys always have one
+
+
+def admin(caller: Principal = Depends(principal)) -> Principal:
+    """Organization endpoints: organization admin keys, or project keys with the admin role (which
+    the service then limits to their own project)."""
+    if caller.keys_enabled and not caller.has_role("admin"):
+        raise _insufficient(f"This API key has the '{caller.role}' role; this operation needs 'admin'.")
+    return caller
 
 
 # ------------------------------------------------------------------------------------ rate limits
-RATE_LIMIT_STATE = "rate_limit"  # request.state key of the key's Decision (read by RequestIdMiddleware)
-
-
 def _per(window_seconds: float) -> str:
     return "min" if window_seconds == 60 else f"{window_seconds:g}s"
 
@@ -61,11 +103,10 @@ def _retry_in(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.3g}s"
 
 
-def rate_limit(request: Request, tenant: str = Depends(current_tenant), svc: Any = Depends(services)) -> None:
-    """Requests per minute per key (for now the bearer token's tenant); runs after authentication."""
-    settings = svc.settings
-    limit, window = settings.rate_limit_requests_per_minute, settings.rate_limit_window_seconds
-    decision = svc.limiter.acquire("req:" + tenant, limit, window)
+def rate_limit(request: Request, caller: Principal = Depends(principal), svc: Any = Depends(services)) -> None:
+    """Requests per minute per key; runs right after authentication, before any other check."""
+    limit, window = caller.requests_per_minute, svc.settings.rate_limit_window_seconds
+    decision = svc.limiter.acquire("req:" + caller.key_id, limit, window)
     if decision.limit <= 0:
         return
     setattr(request.state, RATE_LIMIT_STATE, decision)
@@ -78,13 +119,12 @@ def rate_limit(request: Request, tenant: str = Depends(current_tenant), svc: Any
         )
 
 
-def store_write_limit(vector_store_id: str, tenant: str = Depends(current_tenant), svc: Any = Depends(services)) -> None:
+def store_write_limit(vector_store_id: str, caller: Principal = Depends(writer), svc: Any = Depends(services)) -> None:
     """Write operations per minute per vector store (attaching files and creating file batches share it).
 
     The bucket is scoped by the owning tenant, so nobody can exhaust a store they cannot see."""
-    settings = svc.settings
-    limit, window = settings.store_writes_per_minute, settings.rate_limit_window_seconds
-    decision = svc.limiter.acquire(f"store:{tenant}:{vector_store_id}", limit, window)
+    limit, window = caller.store_writes_per_minute, svc.settings.rate_limit_window_seconds
+    decision = svc.limiter.acquire(f"store:{caller.project_id}:{vector_store_id}", limit, window)
     if not decision.allowed:
         raise RateLimited(
             f"Rate limit reached for vector store {vector_store_id} on file write operations per {_per(window)} "

@@ -22,12 +22,15 @@ def respond(model: BaseModel, poll_after_ms: int | None = None) -> JSONResponse:
 
 
 def respond_page(page: Page) -> JSONResponse:
-    items = page.items
+    return respond_list(page.items, page.has_more)
+
+
+def respond_list(items: list, has_more: bool = False) -> JSONResponse:
     return respond(
         CursorPage(
             data=items,
             first_id=items[0].id if items else None,
             last_id=items[-1].id if items else None,
-            has_more=page.has_more,
+            has_more=has_more,
         )
     )

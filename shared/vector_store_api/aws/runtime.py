@@ -40,6 +40,9 @@ def resolve_secrets(settings: Settings) -> Settings:
     password = secrets.opensearch_password(settings)
     if password:
         updates["opensearch_password"] = SecretStr(password)
+    admin_key = secrets.admin_api_key(settings)
+    if admin_key:
+        updates["admin_api_key"] = SecretStr(admin_key)
     return settings.model_copy(update=updates)
 
 
@@ -61,11 +64,17 @@ def build_lambda_services(settings: Settings) -> Services:
         from ..limits.dynamodb_store import DynamoDbBucketStore
 
         buckets = DynamoDbBucketStore(settings.rate_limit_table, boto3.client("dynamodb"))
+    usage_store = None  # likewise the usage counters
+    if settings.usage_table:
+        from ..usage.dynamodb_store import DynamoDbUsageStore
+
+        usage_store = DynamoDbUsageStore(settings.usage_table, boto3.client("dynamodb"), settings.usage_retention_days)
     return build_services(
         settings,
         blobs=blobs,
         queue_factory=lambda _pipeline: SqsIngestQueue(queue_url, sqs),
         buckets=buckets,
+        usage_store=usage_store,
     )
 
 
@@ -100,7 +109,11 @@ def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[di
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict, context: Any) -> dict:
         started = time.perf_counter()
-        response = asgi(event, context)
+        try:
+            response = asgi(event, context)
+        finally:
+            if _services is not None:
+                _services.usage.flush()  # after the response is made; a failed write is only logged
         metrics.add_dimension(name="route_group", value=route_group)
         metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
         metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=(time.perf_counter() - started) * 1000)

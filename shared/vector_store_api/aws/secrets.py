@@ -37,13 +37,23 @@ def url_from_secret(value: str, settings: Settings | None = None) -> str:
     return f"postgresql://{user}:{password}@{host}:{port}/{dbname}?sslmode=require"
 
 
-def openai_api_key(settings: Settings) -> str | None:
-    if not settings.openai_api_key_secret_id:
+def _api_key(secret_id: str | None) -> str | None:
+    """An API key held as a plain string, or as JSON {"api_key": ...}."""
+    if not secret_id:
         return None
     from aws_lambda_powertools.utilities import parameters
 
-    value = parameters.get_secret(settings.openai_api_key_secret_id, max_age=3600).strip()
+    value = parameters.get_secret(secret_id, max_age=3600).strip()
     return json.loads(value)["api_key"] if value.startswith("{") else value
+
+
+def openai_api_key(settings: Settings) -> str | None:
+    return _api_key(settings.openai_api_key_secret_id)
+
+
+def admin_api_key(settings: Settings) -> str | None:
+    """The bootstrap organization admin key."""
+    return _api_key(settings.admin_api_key_secret_id)
 
 
 def opensearch_password(settings: Settings) -> str | None:

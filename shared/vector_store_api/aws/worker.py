@@ -201,7 +201,10 @@ def send_to_dlq(record: SQSRecord, reason: str) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context: Any) -> dict:
     _idempotency_config.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    finally:
+        services().usage.flush()
 
 
 def dlq_record_handler(record: SQSRecord) -> None:

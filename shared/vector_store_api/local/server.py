@@ -9,12 +9,16 @@ import logging
 import threading
 import warnings
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from ..app import ALL_ROUTERS, create_app
 from ..container import Services, build_services
 from ..settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from ..usage.prometheus import PrometheusMetrics
 
 log = logging.getLogger("vector_store_api")
 
@@ -25,8 +29,13 @@ class LocalRuntime:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.services: Services | None = None
+        self.metrics: PrometheusMetrics | None = None
+        if settings.metrics_endpoint:
+            from ..usage.prometheus import PrometheusMetrics
+
+            self.metrics = PrometheusMetrics()
         self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def get(self) -> Services:
         if self.services is None:
@@ -34,19 +43,24 @@ class LocalRuntime:
         return self.services
 
     def start(self) -> None:
-        self.services = build_services(self.settings)
+        self.services = build_services(self.settings, metrics=self.metrics)
         resumed = self.services.resume_unfinished()
         if resumed:
             log.info("resumed %d unfinished ingest jobs", resumed)
-        self._sweeper = threading.Thread(target=self._sweep_loop, name="expiry-sweeper", daemon=True)
-        self._sweeper.start()
+        self._every(self.settings.expiry_sweep_seconds, "expiry-sweeper", lambda: self.get().sweep_expired())
+        self._every(self.settings.usage_flush_seconds, "usage-flusher", lambda: self.get().usage.flush())
 
-    def _sweep_loop(self) -> None:
-        while not self._stop.wait(self.settings.expiry_sweep_seconds):
-            try:
-                self.get().sweep_expired()
-            except Exception:
-                log.exception("expiry sweep failed")
+    def _every(self, seconds: float, name: str, work) -> None:
+        def loop() -> None:
+            while not self._stop.wait(seconds):
+                try:
+                    work()
+                except Exception:
+                    log.exception("%s failed", name)
+
+        thread = threading.Thread(target=loop, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
@@ -68,6 +82,14 @@ def build_local_app(settings: Settings | None = None) -> FastAPI:
 
     app = create_app(ALL_ROUTERS, runtime.get, lifespan=lifespan, ready=lambda: runtime.services is not None)
     app.state.runtime = runtime
+    if runtime.metrics is not None:
+        metrics = runtime.metrics
+
+        @app.get("/metrics", include_in_schema=False)
+        def prometheus_metrics() -> Response:
+            body, content_type = metrics.render()
+            return Response(body, media_type=content_type)
+
     return app
 
 

@@ -8,10 +8,12 @@ from typing import BinaryIO, Callable, Iterator
 from ..backends.base import StoreRef, VectorIndex
 from ..backends.postgres.catalog import Catalog, Page
 from ..blobstore.base import BlobStore
-from ..errors import InvalidRequest, invalid_id, not_found
+from ..errors import InvalidRequest, PermissionDenied, invalid_id, not_found
 from ..ids import FILE_PREFIX, new_id, now
 from ..models.common import DeletedObject
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
+from ..usage.recorder import UsageRecorder
+from .accounts import Limits
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +26,21 @@ def check_file_id(file_id: str, param: str = "file_id") -> None:
 
 
 class FileService:
-    def __init__(self, catalog: Catalog, blobs: BlobStore, index: VectorIndex, max_file_bytes: int):
+    def __init__(
+        self,
+        catalog: Catalog,
+        blobs: BlobStore,
+        index: VectorIndex,
+        max_file_bytes: int,
+        limits_for: Callable[[str], Limits],
+        usage: UsageRecorder,
+    ):
         self._catalog = catalog
         self._blobs = blobs
         self._index = index
         self._max_bytes = max_file_bytes
+        self._limits_for = limits_for
+        self._usage = usage
 
     def upload(
         self,
@@ -78,10 +90,12 @@ class FileService:
                 purpose=purpose,
                 expires_at=created + expires_after_seconds if expires_after_seconds is not None else None,
             )
-            self._catalog.insert_file(tenant_id, file, blob_key)
+            limits = self._limits_for(tenant_id)
+            self._catalog.insert_file(tenant_id, file, blob_key, limits.max_files, limits.max_bytes)
         except BaseException:
             self._blobs.delete(blob_key)  # nothing half-written
             raise
+        self._usage.uploaded(tenant_id, size)
         return file
 
     @staticmethod
@@ -115,9 +129,18 @@ class FileService:
             raise not_found("file", file_id, param="file_id")
         return stored
 
-    def delete(self, tenant_id: str, file_id: str) -> DeletedObject:
+    def delete(self, tenant_id: str, file_id: str, store_scope: frozenset[str] | None = None) -> DeletedObject:
+        """`store_scope`: a scoped key may delete a file only if every store holding it is in its scope."""
         check_file_id(file_id)
-        deleted = self._catalog.delete_file(tenant_id, file_id)
+        try:
+            deleted = self._catalog.delete_file(tenant_id, file_id, store_scope)
+        except PermissionError as error:
+            raise PermissionDenied(
+                f"File {file_id} is attached to vector stores this API key cannot access ({', '.join(error.args[0])});"
+                " it was not deleted.",
+                param="file_id",
+                code="insufficient_permissions",
+            ) from None
         if deleted is None:
             raise not_found("file", file_id, param="file_id")
         self._remove_everywhere(file_id, *deleted)

@@ -23,6 +23,8 @@ from ..ingest.chunking import TextTooLong, chunk_text
 from ..ingest.parsers import extract_text
 from ..models.vector_stores import LastError
 from ..queue.base import IngestJob
+from ..usage.recorder import UsageRecorder
+from .accounts import Limits
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +49,13 @@ class IngestPipeline:
         index: VectorIndex,
         blobs: BlobStore,
         embedder_for: EmbedderFor,
+        limits_for: Callable[[str], Limits],
+        usage: UsageRecorder,
         *,
         max_file_tokens: int = 5_000_000,
     ):
+        self._limits_for = limits_for
+        self._usage = usage
         self._catalog = catalog
         self._index = index
         self._blobs = blobs
@@ -83,6 +89,14 @@ class IngestPipeline:
             ) from None
         if not chunks:
             raise InvalidFile(f"File '{target.filename}' contains no extractable text.")
+        usage = sum(len(c.text.encode("utf-8")) for c in chunks) + len(chunks) * store.dimension * FLOAT32_BYTES
+        limits = self._limits_for(target.tenant_id)
+        over_quota = self._catalog.reserve_chunks(
+            target.tenant_id, store.store_id, target.file_id, len(chunks), usage,
+            limits.max_chunks, limits.max_vector_store_chunks, limits.max_vector_store_bytes,
+        )  # before embedding: a file over quota costs no embedding calls
+        if over_quota:
+            raise InvalidFile(f"File '{target.filename}' was not added: {over_quota}")
         config = target.store
         embedder = self._embedder_for(config.embedding_provider, config.embedding_model, config.embedding_dimension)
         vectors = self._embed(embedder, [c.text for c in chunks])
@@ -93,14 +107,15 @@ class IngestPipeline:
             return IngestResult("skipped")  # detached or deleted meanwhile
         # Before settling: once the file reads `completed`, its chunks must carry its current attributes.
         self._sync_attributes(target, store)
-        usage = sum(len(c.text.encode("utf-8")) for c in chunks) + len(chunks) * store.dimension * FLOAT32_BYTES
         settled = self._catalog.finish_attachment(
             target.tenant_id, store.store_id, target.file_id, "completed", usage, None
         )
         if not settled:  # cancelled meanwhile: drop what was indexed
             self._index.delete_file_chunks(store, target.file_id)
             return IngestResult("skipped")
-        return IngestResult("completed", chunks=len(chunks), tokens=sum(c.token_count for c in chunks))
+        tokens = sum(c.token_count for c in chunks)
+        self._usage.ingested(target.tenant_id, store.store_id, len(chunks), tokens, usage)
+        return IngestResult("completed", chunks=len(chunks), tokens=tokens)
 
     @staticmethod
     def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -118,4 +133,5 @@ class IngestPipeline:
     def _fail(self, target: Attachment, store: StoreRef, error: LastError) -> IngestResult:
         self._index.delete_file_chunks(store, target.file_id)
         self._catalog.finish_attachment(target.tenant_id, store.store_id, target.file_id, "failed", 0, error)
+        self._usage.ingest_failed(error.code)
         return IngestResult("failed")

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from ..backends.base import StoreRef, VectorIndex
 from ..backends.postgres.catalog import Catalog, NewAttachment, Page, StoreConfig
 from ..blobstore.base import BlobStore
-from ..errors import InvalidRequest, NotFound, invalid_id, not_found
+from ..errors import InvalidRequest, NotFound, QuotaExceeded, invalid_id, not_found
 from ..ids import FILE_BATCH_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from ..ingest.parsers import extract_text
 from ..models.common import DeletedObject, resolve_chunking
@@ -26,6 +26,7 @@ from ..models.vector_stores import (
     VectorStoreFileBatch,
 )
 from ..queue.base import IngestJob, IngestQueue
+from .accounts import Limits
 from .files import check_file_id
 
 log = logging.getLogger(__name__)
@@ -55,8 +56,10 @@ class VectorStoreService:
         blobs: BlobStore,
         queue: IngestQueue,
         resolve_embedding: ResolveEmbedding,
-        provider_ids: Sequence[str] = ("pgvector",),
+        provider_ids: Sequence[str],
+        limits_for: Callable[[str], Limits],
     ):
+        self._limits_for = limits_for
         self._catalog = catalog
         self._index = index
         self._blobs = blobs
@@ -81,6 +84,13 @@ class VectorStoreService:
         for file_id in file_ids:
             check_file_id(file_id, "file_ids")
         self._require_files(tenant_id, file_ids, "file_ids")
+        max_files = self._limits_for(tenant_id).max_vector_store_files if file_ids else 0
+        if max_files and len(file_ids) > max_files:  # checked before the store exists: nothing half-made
+            raise QuotaExceeded(
+                f"Vector store file quota exceeded: {len(file_ids)} files given, a vector store holds at most"
+                f" {max_files}. Nothing was created.",
+                param="file_ids",
+            )
 
         store_id = new_id(VECTOR_STORE_PREFIX)
         created = now()
@@ -104,11 +114,27 @@ class VectorStoreService:
             self._enqueue(tenant_id, store_id, self._catalog.attach(tenant_id, store_id, entries, created))
         return self.retrieve(tenant_id, store_id)
 
-    def list(self, tenant_id: str, limit: int, order: str, after: str | None, before: str | None) -> Page:
+    def list(
+        self,
+        tenant_id: str,
+        limit: int,
+        order: str,
+        after: str | None,
+        before: str | None,
+        only: frozenset[str] | None = None,
+    ) -> Page:
+        """`only`: the stores a scoped key may see."""
         for name, cursor in (("after", after), ("before", before)):
             if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
                 raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
-        return self._catalog.list_stores(tenant_id, limit, order, after, before, now())  # type: ignore[arg-type]
+        return self._catalog.list_stores(tenant_id, limit, order, after, before, now(), only)  # type: ignore[arg-type]
+
+    def stats(self, tenant_id: str, limit: int, order: str, after: str | None, before: str | None) -> Page:
+        """Size and file counts of each store of a tenant (for its admins)."""
+        for name, cursor in (("after", after), ("before", before)):
+            if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
+                raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
+        return self._catalog.store_stats(tenant_id, limit, order, after, before)  # type: ignore[arg-type]
 
     def retrieve(self, tenant_id: str, store_id: str) -> VectorStore:
         check_store_id(store_id)
@@ -169,7 +195,8 @@ class VectorStoreService:
             return existing  # attaching twice returns the existing object, counts unchanged
         self._require_files(tenant_id, [request.file_id], "file_id")
         entry = NewAttachment(request.file_id, request.attributes, resolve_chunking(request.chunking_strategy))
-        self._enqueue(tenant_id, store_id, self._catalog.attach(tenant_id, store_id, [entry], now()))
+        max_files = self._limits_for(tenant_id).max_vector_store_files
+        self._enqueue(tenant_id, store_id, self._catalog.attach(tenant_id, store_id, [entry], now(), max_files))
         return self.retrieve_file(tenant_id, store_id, request.file_id)
 
     def list_files(
@@ -246,7 +273,8 @@ class VectorStoreService:
         attachments = [
             NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries
         ]
-        created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now())
+        max_files = self._limits_for(tenant_id).max_vector_store_files
+        created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now(), max_files)
         self._enqueue(tenant_id, store_id, created)
         return self.retrieve_batch(tenant_id, store_id, batch_id)
 

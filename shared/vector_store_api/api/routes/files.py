@@ -7,14 +7,15 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
+from ...services.accounts import Principal
 from ...services.files import FILES_LIST_MAX_LIMIT
-from ..deps import current_tenant, rate_limit, services
+from ..deps import current_tenant, rate_limit, reader, services, writer
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
+router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(reader), Depends(rate_limit)])
 
 
-@router.post("")
+@router.post("", dependencies=[Depends(writer)])
 def create_file(
     file: UploadFile = File(...),
     purpose: str = Form(...),
@@ -47,8 +48,10 @@ def retrieve_file(file_id: str, tenant: str = Depends(current_tenant), svc=Depen
 
 
 @router.delete("/{file_id}")
-def delete_file(file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
-    return respond(svc.files.delete(tenant, file_id))
+def delete_file(
+    file_id: str, tenant: str = Depends(current_tenant), caller: Principal = Depends(writer), svc=Depends(services)
+):
+    return respond(svc.files.delete(tenant, file_id, caller.vector_store_ids))
 
 
 @router.get("/{file_id}/content")

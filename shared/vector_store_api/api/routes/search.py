@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from ...models.search import SearchRequest
-from ..deps import current_tenant, json_body, rate_limit, services
+from ..deps import current_tenant, json_body, rate_limit, reader, services
 from ..responses import respond
 
-router = APIRouter(prefix="/v1/vector_stores", tags=["search"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
+router = APIRouter(prefix="/v1/vector_stores", tags=["search"], dependencies=[Depends(reader), Depends(rate_limit)])
 
 
 @router.post("/{vector_store_id}/search")

@@ -11,10 +11,10 @@ from ...models.vector_stores import (
     CreateVectorStoreFileRequest,
     UpdateVectorStoreFileRequest,
 )
-from ..deps import current_tenant, json_body, rate_limit, services, store_write_limit
+from ..deps import current_tenant, json_body, rate_limit, reader, services, store_write_limit, writer
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
+router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(reader), Depends(rate_limit)])
 
 StatusFilter = Literal["in_progress", "completed", "failed", "cancelled"]
 
@@ -50,7 +50,7 @@ def retrieve_vector_store_file(
     return respond(svc.stores.retrieve_file(tenant, vector_store_id, file_id), svc.poll_after_ms)
 
 
-@router.post("/files/{file_id}")
+@router.post("/files/{file_id}", dependencies=[Depends(writer)])
 def update_vector_store_file(
     vector_store_id: str,
     file_id: str,
@@ -61,7 +61,7 @@ def update_vector_store_file(
     return respond(svc.stores.update_file(tenant, vector_store_id, file_id, body.attributes), svc.poll_after_ms)
 
 
-@router.delete("/files/{file_id}")
+@router.delete("/files/{file_id}", dependencies=[Depends(writer)])
 def delete_vector_store_file(
     vector_store_id: str, file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
 ):
@@ -92,7 +92,7 @@ def retrieve_file_batch(
     return respond(svc.stores.retrieve_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
-@router.post("/file_batches/{batch_id}/cancel")
+@router.post("/file_batches/{batch_id}/cancel", dependencies=[Depends(writer)])
 def cancel_file_batch(
     vector_store_id: str, batch_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
 ):

@@ -7,13 +7,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from ...models.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest
-from ..deps import current_tenant, json_body, rate_limit, services
+from ...services.accounts import Principal
+from ..deps import current_tenant, json_body, rate_limit, reader, services, unscoped_writer, writer
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(current_tenant), Depends(rate_limit)])
+router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(reader), Depends(rate_limit)])
 
 
-@router.post("")
+@router.post("", dependencies=[Depends(unscoped_writer)])
 def create_vector_store(
     body: CreateVectorStoreRequest = Depends(json_body(CreateVectorStoreRequest)),
     tenant: str = Depends(current_tenant),
@@ -29,9 +30,10 @@ def list_vector_stores(
     after: str | None = None,
     before: str | None = None,
     tenant: str = Depends(current_tenant),
+    caller: Principal = Depends(reader),
     svc=Depends(services),
 ):
-    return respond_page(svc.stores.list(tenant, limit, order, after, before))
+    return respond_page(svc.stores.list(tenant, limit, order, after, before, caller.vector_store_ids))
 
 
 @router.get("/{vector_store_id}")
@@ -39,7 +41,7 @@ def retrieve_vector_store(vector_store_id: str, tenant: str = Depends(current_te
     return respond(svc.stores.retrieve(tenant, vector_store_id), svc.poll_after_ms)
 
 
-@router.post("/{vector_store_id}")
+@router.post("/{vector_store_id}", dependencies=[Depends(writer)])
 def update_vector_store(
     vector_store_id: str,
     body: UpdateVectorStoreRequest = Depends(json_body(UpdateVectorStoreRequest)),
@@ -49,6 +51,6 @@ def update_vector_store(
     return respond(svc.stores.update(tenant, vector_store_id, body), svc.poll_after_ms)
 
 
-@router.delete("/{vector_store_id}")
+@router.delete("/{vector_store_id}", dependencies=[Depends(writer)])
 def delete_vector_store(vector_store_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
     return respond(svc.stores.delete(tenant, vector_store_id))

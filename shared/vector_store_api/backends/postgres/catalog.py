@@ -11,6 +11,8 @@ from typing import Any, Iterable, Literal, Sequence
 
 from psycopg.types.json import Jsonb
 
+from ...errors import QuotaExceeded
+from ...models.admin import QuotaUsage, VectorStoreStats
 from ...models.common import FileCounts, StaticChunking, StaticChunkingStrategyObject
 from ...models.files import FileObject
 from ...models.vector_stores import (
@@ -92,7 +94,8 @@ _STORE_SELECT = f"""
     FROM vector_stores s
     CROSS JOIN LATERAL (SELECT {_COUNTS_SQL} FROM vector_store_files f WHERE f.vector_store_id = s.id) c
     CROSS JOIN LATERAL (
-        SELECT coalesce(sum(usage_bytes), 0)::bigint AS usage_bytes
+        SELECT coalesce(sum(usage_bytes) FILTER (WHERE status = 'completed'), 0)::bigint AS usage_bytes,
+               coalesce(sum(chunk_count) FILTER (WHERE status = 'completed'), 0)::bigint AS chunk_count
         FROM vector_store_files f WHERE f.vector_store_id = s.id
     ) u
 """
@@ -198,7 +201,7 @@ def _batch_status(cancelled: bool, counts: FileCounts) -> str:
     return "completed"
 
 
-def _page(rows: list[dict], limit: int, reverse: bool) -> tuple[list[dict], bool]:
+def trim_page(rows: list[dict], limit: int, reverse: bool) -> tuple[list[dict], bool]:
     has_more = len(rows) > limit
     rows = rows[:limit]
     if reverse:
@@ -206,7 +209,7 @@ def _page(rows: list[dict], limit: int, reverse: bool) -> tuple[list[dict], bool
     return rows, has_more
 
 
-def _keyset(
+def keyset(
     column: str, order: Order, after: Any | None, before: Any | None
 ) -> tuple[str, list[Any], str, bool]:
     """WHERE fragment, its params, ORDER BY and whether to reverse the fetched rows.
@@ -230,13 +233,44 @@ def _keyset(
     return where, params, f"ORDER BY {column} {direction}", reverse
 
 
+def _lock_quotas(conn, tenant_id: str) -> None:
+    """Serialise a tenant's quota checks with their writes, so concurrent requests cannot overshoot."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", ("quota:" + tenant_id,))
+
+
+def _over(used: int, adding: int, limit: int) -> bool:
+    return limit > 0 and used + adding > limit
+
+
 class Catalog:
     def __init__(self, db: Database):
         self._db = db
 
     # ---------------------------------------------------------------- files
-    def insert_file(self, tenant_id: str, file: FileObject, blob_key: str) -> None:
-        with self._db.connection() as conn:
+    def insert_file(
+        self, tenant_id: str, file: FileObject, blob_key: str, max_files: int = 0, max_bytes: int = 0
+    ) -> None:
+        """Insert a File, within the project's file-count and byte quotas (0: unlimited)."""
+        with self._db.connection() as conn, conn.transaction():
+            if max_files or max_bytes:
+                _lock_quotas(conn, tenant_id)
+                used = conn.execute(
+                    "SELECT count(*) AS files, coalesce(sum(bytes), 0)::bigint AS bytes FROM files"
+                    " WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)",
+                    (tenant_id, file.created_at),
+                ).fetchone()
+                if _over(used["files"], 1, max_files):
+                    raise QuotaExceeded(
+                        f"File quota exceeded: the project has {used['files']} of its {max_files} files."
+                        " Delete files, or ask an admin to raise max_files.",
+                        param="file",
+                    )
+                if _over(used["bytes"], file.bytes, max_bytes):
+                    raise QuotaExceeded(
+                        f"Storage quota exceeded: the project stores {used['bytes']} of its {max_bytes} bytes and"
+                        f" this file has {file.bytes}. Delete files, or ask an admin to raise max_bytes.",
+                        param="file",
+                    )
             conn.execute(
                 "INSERT INTO files (id, tenant_id, created_at, bytes, filename, purpose, expires_at, blob_key)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -262,7 +296,7 @@ class Catalog:
     def list_files(
         self, tenant_id: str, purpose: str | None, limit: int, order: Order, after: str | None, now: int
     ) -> Page:
-        where, params, order_by, reverse = _keyset("id", order, after, None)
+        where, params, order_by, reverse = keyset("id", order, after, None)
         purpose_sql = " AND purpose = %s" if purpose else ""
         purpose_params = [purpose] if purpose else []
         with self._db.connection() as conn:
@@ -271,17 +305,25 @@ class Catalog:
                 f"{purpose_sql}{where} {order_by} LIMIT %s",
                 [tenant_id, now, *purpose_params, *params, limit + 1],
             ).fetchall()
-        rows, has_more = _page(rows, limit, reverse)
+        rows, has_more = trim_page(rows, limit, reverse)
         return Page([_to_file(r) for r in rows], has_more)
 
-    def delete_file(self, tenant_id: str, file_id: str) -> tuple[str, list[StoreRef]] | None:
-        """Delete a file and (by cascade) its attachments and chunks. Returns its blob key and stores."""
+    def delete_file(
+        self, tenant_id: str, file_id: str, store_scope: frozenset[str] | None = None
+    ) -> tuple[str, list[StoreRef]] | None:
+        """Delete a file and (by cascade) its attachments and chunks. Returns its blob key and stores.
+
+        With `store_scope`, a file attached to any store outside it is left alone (PermissionError)."""
         with self._db.connection() as conn, conn.transaction():
             stores = conn.execute(
                 "SELECT s.id, s.embedding_dimension, s.provider_id FROM vector_store_files f"
-                " JOIN vector_stores s ON s.id = f.vector_store_id WHERE f.tenant_id = %s AND f.file_id = %s",
+                " JOIN vector_stores s ON s.id = f.vector_store_id WHERE f.tenant_id = %s AND f.file_id = %s"
+                " FOR UPDATE OF f",
                 (tenant_id, file_id),
             ).fetchall()
+            outside = sorted(s["id"] for s in stores if store_scope is not None and s["id"] not in store_scope)
+            if outside:
+                raise PermissionError(outside)
             row = conn.execute(
                 "DELETE FROM files WHERE tenant_id = %s AND id = %s RETURNING blob_key", (tenant_id, file_id)
             ).fetchone()
@@ -348,16 +390,57 @@ class Catalog:
         return _to_store_config(row, now) if row else None
 
     def list_stores(
-        self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None, now: int
+        self,
+        tenant_id: str,
+        limit: int,
+        order: Order,
+        after: str | None,
+        before: str | None,
+        now: int,
+        only: Iterable[str] | None = None,
     ) -> Page:
-        where, params, order_by, reverse = _keyset("s.id", order, after, before)
+        """A page of the tenant's stores; `only` restricts it to those ids (a scoped key's stores)."""
+        rows, has_more = self._store_rows(tenant_id, limit, order, after, before, only)
+        return Page([_to_store(r, now) for r in rows], has_more)
+
+    def store_stats(
+        self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None
+    ) -> Page:
+        rows, has_more = self._store_rows(tenant_id, limit, order, after, before, None)
+        return Page(
+            [
+                VectorStoreStats(
+                    id=r["id"], name=r["name"], usage_bytes=r["usage_bytes"], chunk_count=r["chunk_count"],
+                    file_counts=_counts(r),
+                )
+                for r in rows
+            ],
+            has_more,
+        )
+
+    def _store_rows(self, tenant_id, limit, order, after, before, only) -> tuple[list[dict], bool]:
+        where, params, order_by, reverse = keyset("s.id", order, after, before)
+        only_sql = " AND s.id = ANY(%s)" if only is not None else ""
         with self._db.connection() as conn:
             rows = conn.execute(
-                _STORE_SELECT + f" WHERE s.tenant_id = %s{where} {order_by} LIMIT %s",
-                [tenant_id, *params, limit + 1],
+                _STORE_SELECT + f" WHERE s.tenant_id = %s{only_sql}{where} {order_by} LIMIT %s",
+                [tenant_id, *([list(only)] if only is not None else []), *params, limit + 1],
             ).fetchall()
-        rows, has_more = _page(rows, limit, reverse)
-        return Page([_to_store(r, now) for r in rows], has_more)
+        return trim_page(rows, limit, reverse)
+
+    def quota_usage(self, tenant_id: str, now: int) -> QuotaUsage:
+        """What a tenant stores now: files and their bytes, and chunks in every store (reserved included)."""
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM files WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s))"
+                "         AS files,"
+                "       (SELECT coalesce(sum(bytes), 0)::bigint FROM files"
+                "         WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)) AS bytes,"
+                "       (SELECT coalesce(sum(chunk_count), 0)::bigint FROM vector_store_files"
+                "         WHERE tenant_id = %s AND status IN ('in_progress', 'completed')) AS chunks",
+                (tenant_id, now, tenant_id, now, tenant_id),
+            ).fetchone()
+        return QuotaUsage(files=row["files"], bytes=row["bytes"], chunks=row["chunks"])
 
     def update_store(self, tenant_id: str, store_id: str, changes: dict[str, Any]) -> bool:
         """Apply column changes (keys from a fixed set chosen by the service)."""
@@ -416,19 +499,36 @@ class Catalog:
 
     # ---------------------------------------------------------- attachments
     def attach(
-        self, tenant_id: str, store_id: str, entries: Sequence[NewAttachment], now: int, batch_id: str | None = None
+        self, tenant_id: str, store_id: str, entries: Sequence[NewAttachment], now: int, max_store_files: int = 0
     ) -> list[str]:
         """Attach files (already-attached ones are left as they are). Returns the newly attached ids.
 
-        With `batch_id`, the batch row must already exist in this transaction's caller; every entry
-        joins the batch whether or not it was attached before.
+        All or nothing: if the new files would take the store past `max_store_files` (0: unlimited),
+        QuotaExceeded and nothing is attached.
         """
         with self._db.connection() as conn, conn.transaction():
-            return self._attach(conn, tenant_id, store_id, entries, now, batch_id)
+            return self._attach(conn, tenant_id, store_id, entries, now, None, max_store_files)
 
-    def _attach(self, conn, tenant_id, store_id, entries, now, batch_id) -> list[str]:
+    def _attach(self, conn, tenant_id, store_id, entries, now, batch_id, max_store_files) -> list[str]:
+        """With `batch_id`, the batch row must already exist in this transaction; every entry joins
+        the batch whether or not it was attached before."""
         if not entries:
             return []
+        if max_store_files:
+            _lock_quotas(conn, tenant_id)
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM vector_store_files WHERE vector_store_id = %s) AS attached,"
+                "       (SELECT count(*) FROM unnest(%s::text[]) AS t(file_id) WHERE NOT EXISTS ("
+                "           SELECT 1 FROM vector_store_files f WHERE f.vector_store_id = %s AND f.file_id = t.file_id"
+                "       )) AS adding",
+                (store_id, [e.file_id for e in entries], store_id),
+            ).fetchone()
+            if _over(row["attached"], row["adding"], max_store_files):
+                raise QuotaExceeded(
+                    f"Vector store file quota exceeded: {store_id} has {row['attached']} of its {max_store_files}"
+                    f" files and this request adds {row['adding']}. Nothing was attached.",
+                    param="file_ids" if batch_id else "file_id",
+                )
         # Positions are taken in entry order, so a batch lists in the order it was given.
         seqs = [
             r["seq"]
@@ -517,14 +617,14 @@ class Catalog:
                 if row is None:
                     raise LookupError(name, value)
                 cursors.append(row["seq"])
-            where, params, order_by, reverse = _keyset(seq_column, order, cursors[0], cursors[1])
+            where, params, order_by, reverse = keyset(seq_column, order, cursors[0], cursors[1])
             status_sql = " AND f.status = %s" if status else ""
             rows = conn.execute(
                 f"SELECT {_ATTACHMENT_COLUMNS} FROM {source}"
                 f" WHERE f.tenant_id = %s AND f.vector_store_id = %s{scope_sql}{status_sql}{where} {order_by} LIMIT %s",
                 [tenant_id, store_id, *scope_params, *([status] if status else []), *params, limit + 1],
             ).fetchall()
-        rows, has_more = _page(rows, limit, reverse)
+        rows, has_more = trim_page(rows, limit, reverse)
         return Page([_to_attachment(r) for r in rows], has_more)
 
     def update_attributes(
@@ -579,6 +679,45 @@ class Catalog:
             ).fetchone()
         return (row is not None, row["attributes"] if row else None)
 
+    def reserve_chunks(
+        self, tenant_id: str, store_id: str, file_id: str, chunks: int, usage_bytes: int,
+        max_chunks: int, max_store_chunks: int, max_store_bytes: int,
+    ) -> str | None:
+        """Count a file's chunks against the quotas before it is embedded and indexed. None when they
+        fit (the reservation is recorded on the attachment, so concurrent files see it), else why not."""
+        with self._db.connection() as conn, conn.transaction():
+            if max_chunks or max_store_chunks or max_store_bytes:
+                _lock_quotas(conn, tenant_id)
+                used = conn.execute(
+                    "SELECT coalesce(sum(chunk_count), 0)::bigint AS chunks,"
+                    "       coalesce(sum(chunk_count) FILTER (WHERE vector_store_id = %s), 0)::bigint AS store_chunks,"
+                    "       coalesce(sum(usage_bytes) FILTER (WHERE vector_store_id = %s), 0)::bigint AS store_bytes"
+                    " FROM vector_store_files WHERE tenant_id = %s AND status IN ('in_progress', 'completed')"
+                    " AND NOT (vector_store_id = %s AND file_id = %s)",
+                    (store_id, store_id, tenant_id, store_id, file_id),
+                ).fetchone()
+                if _over(used["store_chunks"], chunks, max_store_chunks):
+                    return (
+                        f"Vector store chunk quota exceeded: the file has {chunks} chunks and the vector store holds"
+                        f" {used['store_chunks']} of its {max_store_chunks}."
+                    )
+                if _over(used["store_bytes"], usage_bytes, max_store_bytes):
+                    return (
+                        f"Vector store size quota exceeded: the file needs {usage_bytes} bytes and the vector store"
+                        f" uses {used['store_bytes']} of its {max_store_bytes}."
+                    )
+                if _over(used["chunks"], chunks, max_chunks):
+                    return (
+                        f"Project chunk quota exceeded: the file has {chunks} chunks and the project holds"
+                        f" {used['chunks']} of its {max_chunks}."
+                    )
+            conn.execute(
+                "UPDATE vector_store_files SET chunk_count = %s, usage_bytes = %s"
+                " WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s AND status = 'in_progress'",
+                (chunks, usage_bytes, tenant_id, store_id, file_id),
+            )
+        return None
+
     def finish_attachment(
         self,
         tenant_id: str,
@@ -588,15 +727,18 @@ class Catalog:
         usage_bytes: int,
         last_error: LastError | None,
     ) -> bool:
-        """Settle an in-progress attachment. False if it was cancelled or detached meanwhile."""
+        """Settle an in-progress attachment. False if it was cancelled or detached meanwhile.
+        A failed attachment holds no chunks (its reservation is released)."""
         with self._db.connection() as conn:
             cur = conn.execute(
-                "UPDATE vector_store_files SET status = %s, usage_bytes = %s, last_error = %s"
+                "UPDATE vector_store_files SET status = %s, usage_bytes = %s, last_error = %s,"
+                " chunk_count = CASE WHEN %s = 'completed' THEN chunk_count ELSE 0 END"
                 " WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s AND status = 'in_progress'",
                 (
                     status,
                     usage_bytes,
                     Jsonb(last_error.model_dump()) if last_error else None,
+                    status,
                     tenant_id,
                     store_id,
                     file_id,
@@ -614,14 +756,20 @@ class Catalog:
 
     # -------------------------------------------------------------- batches
     def create_batch(
-        self, tenant_id: str, store_id: str, batch_id: str, entries: Sequence[NewAttachment], now: int
+        self,
+        tenant_id: str,
+        store_id: str,
+        batch_id: str,
+        entries: Sequence[NewAttachment],
+        now: int,
+        max_store_files: int = 0,
     ) -> list[str]:
         with self._db.connection() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO file_batches (id, tenant_id, vector_store_id, created_at) VALUES (%s, %s, %s, %s)",
                 (batch_id, tenant_id, store_id, now),
             )
-            return self._attach(conn, tenant_id, store_id, entries, now, batch_id)
+            return self._attach(conn, tenant_id, store_id, entries, now, batch_id, max_store_files)
 
     def get_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch | None:
         with self._db.connection() as conn:
@@ -651,7 +799,7 @@ class Catalog:
         """
         with self._db.connection() as conn, conn.transaction():
             rows = conn.execute(
-                "UPDATE vector_store_files f SET status = 'cancelled'"
+                "UPDATE vector_store_files f SET status = 'cancelled', usage_bytes = 0, chunk_count = 0"
                 " FROM file_batch_files bf"
                 " WHERE bf.batch_id = %s AND f.vector_store_id = %s AND f.file_id = bf.file_id"
                 " AND f.tenant_id = %s AND f.status = 'in_progress' RETURNING f.file_id",

@@ -129,6 +129,47 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX rate_limit_buckets_by_expiry ON rate_limit_buckets (expires_at);
     """,
+    # 4: projects (tenants) and their API keys; chunk counts per attachment (quotas); usage counters
+    # (local mode; DynamoDB on Lambda).
+    """
+    CREATE TABLE projects (
+        id           text COLLATE "C" PRIMARY KEY,
+        name         text NOT NULL,
+        created_at   bigint NOT NULL,
+        archived_at  bigint,
+        limits       jsonb NOT NULL DEFAULT '{}'
+    );
+
+    -- project_id NULL: an organization admin key. Only the SHA-256 of a key is stored.
+    CREATE TABLE api_keys (
+        id                   text COLLATE "C" PRIMARY KEY,
+        project_id           text COLLATE "C" REFERENCES projects (id),
+        name                 text NOT NULL,
+        role                 text NOT NULL,
+        vector_store_ids     text[],
+        requests_per_minute  integer,
+        key_hash             text NOT NULL UNIQUE,
+        redacted_value       text NOT NULL,
+        created_at           bigint NOT NULL,
+        last_used_at         bigint,
+        expires_at           bigint,
+        revoked_at           bigint
+    );
+    CREATE INDEX api_keys_by_project ON api_keys (project_id, id);
+
+    ALTER TABLE vector_store_files ADD COLUMN chunk_count integer NOT NULL DEFAULT 0;
+    CREATE INDEX vector_store_files_by_tenant ON vector_store_files (tenant_id);
+
+    CREATE TABLE usage_counters (
+        tenant_id        text COLLATE "C" NOT NULL,
+        day              date NOT NULL,
+        vector_store_id  text COLLATE "C" NOT NULL,  -- '' for the tenant's totals
+        metric           text NOT NULL,
+        value            bigint NOT NULL,
+        PRIMARY KEY (tenant_id, day, vector_store_id, metric)
+    );
+    CREATE INDEX usage_counters_by_day ON usage_counters (day);
+    """,
 ]
 
 
