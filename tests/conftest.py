@@ -148,6 +148,22 @@ def server(request, tmp_path_factory) -> ServerProcess:
     proc.stop()
 
 
+ADMIN_API_KEY = "sk-admin-bootstrap-" + uuid.uuid4().hex  # the keys server's ADMIN_API_KEY
+
+
+@pytest.fixture(scope="session")
+def keys_server(tmp_path_factory) -> ServerProcess:
+    """A server with key checking on (ADMIN_API_KEY set): projects, keys, quotas, usage."""
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("server-keys"),
+        EMBEDDING_PROVIDER="hash",
+        ADMIN_API_KEY=ADMIN_API_KEY,
+        USAGE_FLUSH_SECONDS="0.2",
+    ).start()
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture(scope="session")
 def local_model_server(tmp_path_factory) -> ServerProcess:
     """The API with the real local ONNX model (all-MiniLM-L6-v2)."""

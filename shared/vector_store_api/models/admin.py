@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, StringConstraints, field_validator
+from pydantic import Field, StrictInt, StringConstraints, field_validator, model_validator
 
 from .common import FileCounts, RequestModel, ResponseModel
 
@@ -53,6 +53,14 @@ def _check_store_ids(value: list[str] | None) -> list[str] | None:
     return list(dict.fromkeys(value))
 
 
+class KeyOwner(ResponseModel):
+    """OpenAI's key owner. Keys here belong to no user: each is its own service account."""
+
+    type: Literal["service_account", "user"]
+    service_account: dict | None = None
+    role: str | None = None
+
+
 class ProjectApiKey(ResponseModel):
     object: Literal["organization.project.api_key"] = "organization.project.api_key"
     id: str
@@ -61,6 +69,8 @@ class ProjectApiKey(ResponseModel):
     created_at: int
     last_used_at: int | None = None
     expires_at: int | None = None
+    owner: KeyOwner
+    owner_project_access: Literal["active", "inactive"]
     project_id: str
     role: Role
     vector_store_ids: list[str] | None = None  # null: every vector store of the project
@@ -68,26 +78,44 @@ class ProjectApiKey(ResponseModel):
     value: str | None = SHOWN_ONCE  # the key itself, in the create response only
 
 
-class CreateProjectApiKeyRequest(RequestModel):
-    name: Name = ""
-    role: Role = "write"
+# OpenAI's key scopes this service understands: [] is every permission of the key's role (at least
+# write), ["api.all.read"] read-only.
+READ_ONLY_SCOPE = "api.all.read"
+
+
+class _KeyFields(RequestModel):
     vector_store_ids: list[str] | None = None
     expires_at: StrictInt | None = Field(None, gt=0)
+    expires_in_seconds: StrictInt | None = Field(None, gt=0)  # OpenAI's form of expires_at
     requests_per_minute: StrictInt | None = Field(None, ge=1)
+    scopes: list[str] | None = None  # OpenAI's form of role: see READ_ONLY_SCOPE
 
     _stores = field_validator("vector_store_ids")(_check_store_ids)
 
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and value not in ([], [READ_ONLY_SCOPE]):
+            raise ValueError(f"supported scopes are [] (every permission of the role) and ['{READ_ONLY_SCOPE}']")
+        return value
 
-class UpdateProjectApiKeyRequest(RequestModel):
+    @model_validator(mode="after")
+    def _one_expiry(self):
+        if self.expires_at is not None and self.expires_in_seconds is not None:
+            raise ValueError("give expires_at or expires_in_seconds, not both")
+        return self
+
+
+class CreateProjectApiKeyRequest(_KeyFields):
+    name: Name = ""
+    role: Role = "write"
+
+
+class UpdateProjectApiKeyRequest(_KeyFields):
     """Fields left out stay as they are; `null` clears scopes, expiry or the per-key limit."""
 
     name: Name | None = None
     role: Role | None = None
-    vector_store_ids: list[str] | None = None
-    expires_at: StrictInt | None = Field(None, gt=0)
-    requests_per_minute: StrictInt | None = Field(None, ge=1)
-
-    _stores = field_validator("vector_store_ids")(_check_store_ids)
 
 
 class AdminApiKey(ResponseModel):
@@ -97,11 +125,14 @@ class AdminApiKey(ResponseModel):
     redacted_value: str
     created_at: int
     last_used_at: int | None = None
+    expires_at: int | None = None
+    owner: KeyOwner = KeyOwner(type="user", role="owner")
     value: str | None = SHOWN_ONCE
 
 
 class CreateAdminApiKeyRequest(RequestModel):
     name: Name = ""
+    expires_in_seconds: StrictInt | None = Field(None, gt=0)
 
 
 class DeletedAdminObject(ResponseModel):
@@ -118,8 +149,10 @@ class ProjectRateLimit(ResponseModel):
 
     object: Literal["project.rate_limit"] = "project.rate_limit"
     id: RateLimitId
+    model: str  # what is limited (OpenAI: a model name)
     description: str
     max_requests_per_1_minute: int  # 0: unlimited
+    max_tokens_per_1_minute: int = 0  # no token limits here
 
 
 class UpdateRateLimitRequest(RequestModel):
@@ -180,7 +213,7 @@ class VectorStoreUsageResult(ResponseModel):
     num_files_ingested: int = 0
     num_chunks_embedded: int = 0
     num_tokens_embedded: int = 0
-    bytes_ingested: int = 0  # vector store usage_bytes added by ingestion
+    usage_bytes: int = 0  # vector store bytes added by ingestion (OpenAI's field; not a storage snapshot)
 
 
 class UsageBucket(ResponseModel):

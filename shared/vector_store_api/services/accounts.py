@@ -24,12 +24,14 @@ from ..backends.postgres.catalog import Page
 from ..errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
 from ..ids import new_id, now
 from ..models.admin import (
+    READ_ONLY_SCOPE,
     ROLE_RANK,
     AdminApiKey,
     CreateAdminApiKeyRequest,
     CreateProjectApiKeyRequest,
     CreateProjectRequest,
     DeletedAdminObject,
+    KeyOwner,
     Project,
     ProjectApiKey,
     ProjectQuotas,
@@ -254,39 +256,33 @@ class AccountService:
         project = self.administered_project(principal, project_id)
         if project["archived_at"] is not None:
             raise InvalidRequest(f"Project {project_id} is archived.", param="project_id", code="project_archived")
-        self._check_grant(principal, body.role, body.vector_store_ids, body.requests_per_minute, project)
-        created = now()
-        if body.expires_at is not None and body.expires_at <= created:
-            raise InvalidRequest("'expires_at' must be in the future.", param="expires_at", code="invalid_value")
+        changes = _key_changes(body, body.role)
+        self._check_grant(principal, changes.get("vector_store_ids"), changes.get("requests_per_minute"), project)
         value = PROJECT_KEY_PREFIX + secrets.token_urlsafe(32)
         row = self._accounts.insert_key(
             {
                 "id": new_id(KEY_PREFIX),
                 "project_id": project_id,
-                "name": body.name,
-                "role": body.role,
-                "vector_store_ids": body.vector_store_ids,
-                "requests_per_minute": body.requests_per_minute,
                 "key_hash": hash_key(value),
                 "redacted_value": redact(value),
-                "created_at": created,
-                "expires_at": body.expires_at,
+                "created_at": now(),
+                **changes,
             }
         )
         self._keys_enabled = True
-        return _to_project_key(row, value)
+        return _to_project_key(row, True, value)
 
     def _check_grant(
         self,
         principal: Principal,
-        role: str | None,
         store_ids: list[str] | None,
         requests_per_minute: int | None,
         project: dict[str, Any],
         *,
         scopes_given: bool = True,
     ) -> None:
-        """A project admin cannot hand out more than it holds itself, nor a higher limit than the project's."""
+        """A project admin cannot hand out more than it holds itself, nor a higher limit than the project's.
+        (Any role up to admin may be granted: a project admin is one already.)"""
         if principal.is_org_admin:
             return
         if scopes_given and principal.vector_store_ids is not None and (
@@ -305,18 +301,17 @@ class AccountService:
                 param="requests_per_minute",
                 code="insufficient_permissions",
             )
-        del role  # every role up to admin may be granted by a project admin
 
     def list_keys(
         self, principal: Principal, project_id: str, limit: int, order: str, after: str | None, before: str | None
     ) -> Page:
-        self.administered_project(principal, project_id)
+        active = self.administered_project(principal, project_id)["archived_at"] is None
         page = self._accounts.list_keys(project_id, limit, order, after, before)  # type: ignore[arg-type]
-        return Page([_to_project_key(row) for row in page.items], page.has_more)
+        return Page([_to_project_key(row, active) for row in page.items], page.has_more)
 
     def retrieve_key(self, principal: Principal, project_id: str, key_id: str) -> ProjectApiKey:
-        self.administered_project(principal, project_id)
-        return _to_project_key(self._key(project_id, key_id))
+        active = self.administered_project(principal, project_id)["archived_at"] is None
+        return _to_project_key(self._key(project_id, key_id), active)
 
     def _key(self, project_id: str | None, key_id: str) -> dict[str, Any]:
         row = self._accounts.get_key(project_id, key_id)
@@ -328,27 +323,22 @@ class AccountService:
         self, principal: Principal, project_id: str, key_id: str, body: UpdateProjectApiKeyRequest
     ) -> ProjectApiKey:
         project = self.administered_project(principal, project_id)
-        self._key(project_id, key_id)
-        changes = body.model_dump(exclude_unset=True)
+        current = self._key(project_id, key_id)
         for required in ("name", "role"):
-            if required in changes and changes[required] is None:
+            if required in body.model_fields_set and getattr(body, required) is None:
                 raise InvalidRequest(f"'{required}' cannot be null.", param=required, code="invalid_value")
-        if "expires_at" in changes and changes["expires_at"] is not None and changes["expires_at"] <= now():
-            raise InvalidRequest("'expires_at' must be in the future.", param="expires_at", code="invalid_value")
+        changes = _key_changes(body, current["role"])
         self._check_grant(
             principal,
-            changes.get("role"),
             changes.get("vector_store_ids"),
             changes.get("requests_per_minute"),
             project,
             scopes_given="vector_store_ids" in changes,
         )
-        if not changes:
-            return self.retrieve_key(principal, project_id, key_id)
-        row = self._accounts.update_key(project_id, key_id, changes)
+        row = self._accounts.update_key(project_id, key_id, changes) if changes else current
         if row is None:
             raise NotFound(f"No API key found with id '{key_id}'.", param="key_id")
-        return _to_project_key(row)
+        return _to_project_key(row, project["archived_at"] is None)
 
     def revoke_key(self, principal: Principal, project_id: str, key_id: str) -> DeletedAdminObject:
         self.administered_project(principal, project_id)
@@ -362,6 +352,7 @@ class AccountService:
         if principal is not None:
             self.require_org_admin(principal)
         value = ADMIN_KEY_PREFIX + secrets.token_urlsafe(32)
+        created = now()
         row = self._accounts.insert_key(
             {
                 "id": new_id(KEY_PREFIX),
@@ -370,7 +361,8 @@ class AccountService:
                 "role": "admin",
                 "key_hash": hash_key(value),
                 "redacted_value": redact(value),
-                "created_at": now(),
+                "created_at": created,
+                "expires_at": created + body.expires_in_seconds if body.expires_in_seconds else None,
             }
         )
         self._keys_enabled = True
@@ -396,7 +388,12 @@ class AccountService:
     def rate_limits(self, principal: Principal, project_id: str) -> list[ProjectRateLimit]:
         limits = self._defaults.with_overrides(self.administered_project(principal, project_id)["limits"])
         return [
-            ProjectRateLimit(id=rl_id, description=RATE_LIMIT_DESCRIPTIONS[rl_id], max_requests_per_1_minute=getattr(limits, name))
+            ProjectRateLimit(
+                id=rl_id,
+                model=name,
+                description=RATE_LIMIT_DESCRIPTIONS[rl_id],
+                max_requests_per_1_minute=getattr(limits, name),
+            )
             for rl_id, name in LIMIT_OF_RATE_LIMIT.items()
         ]
 
@@ -454,7 +451,28 @@ def _to_project(row: dict[str, Any]) -> Project:
     )
 
 
-def _to_project_key(row: dict[str, Any], value: str | None = None) -> ProjectApiKey:
+def _key_changes(body: CreateProjectApiKeyRequest | UpdateProjectApiKeyRequest, current_role: str) -> dict[str, Any]:
+    """The key columns a create/update request sets, with OpenAI's `scopes` and `expires_in_seconds`
+    turned into a role and an expiry time."""
+    given = body.model_dump(exclude_unset=True)
+    changes = {k: given[k] for k in ("name", "role", "vector_store_ids", "expires_at", "requests_per_minute") if k in given}
+    if isinstance(body, CreateProjectApiKeyRequest):
+        changes.setdefault("name", body.name)
+        changes.setdefault("role", body.role)
+    if body.scopes is not None:
+        role = changes.get("role", current_role)
+        scoped_role = "read" if body.scopes == [READ_ONLY_SCOPE] else ("write" if role == "read" else role)
+        if "role" in given and given["role"] != scoped_role:
+            raise InvalidRequest("'role' and 'scopes' disagree; give one of them.", param="scopes", code="invalid_value")
+        changes["role"] = scoped_role
+    if body.expires_in_seconds is not None:
+        changes["expires_at"] = now() + body.expires_in_seconds
+    if changes.get("expires_at") is not None and changes["expires_at"] <= now():
+        raise InvalidRequest("'expires_at' must be in the future.", param="expires_at", code="invalid_value")
+    return changes
+
+
+def _to_project_key(row: dict[str, Any], project_active: bool, value: str | None = None) -> ProjectApiKey:
     return ProjectApiKey(
         id=row["id"],
         name=row["name"],
@@ -462,6 +480,11 @@ def _to_project_key(row: dict[str, Any], value: str | None = None) -> ProjectApi
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
         expires_at=row["expires_at"],
+        owner=KeyOwner(
+            type="service_account",
+            service_account={"id": row["id"], "name": row["name"], "created_at": row["created_at"], "role": row["role"]},
+        ),
+        owner_project_access="active" if project_active else "inactive",
         project_id=row["project_id"],
         role=row["role"],
         vector_store_ids=row["vector_store_ids"],
@@ -477,5 +500,6 @@ def _to_admin_key(row: dict[str, Any], value: str | None = None) -> AdminApiKey:
         redacted_value=row["redacted_value"],
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
+        expires_at=row["expires_at"],
         value=value,
     )

@@ -36,7 +36,7 @@ def _result(counters: Counter[str], project_id: str | None, store_id: str | None
         num_files_ingested=counters[base.FILES_INGESTED],
         num_chunks_embedded=counters[base.CHUNKS_EMBEDDED],
         num_tokens_embedded=counters[base.TOKENS_EMBEDDED],
-        bytes_ingested=counters[base.BYTES_INGESTED],
+        usage_bytes=counters[base.BYTES_INGESTED],
     )
 
 

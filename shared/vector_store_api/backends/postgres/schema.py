@@ -159,6 +159,9 @@ MIGRATIONS: list[str] = [
 
     ALTER TABLE vector_store_files ADD COLUMN chunk_count integer NOT NULL DEFAULT 0;
     CREATE INDEX vector_store_files_by_tenant ON vector_store_files (tenant_id);
+    UPDATE vector_store_files f SET chunk_count = c.n
+    FROM (SELECT vector_store_id, file_id, count(*) AS n FROM chunks GROUP BY 1, 2) c
+    WHERE f.vector_store_id = c.vector_store_id AND f.file_id = c.file_id;
 
     CREATE TABLE usage_counters (
         tenant_id        text COLLATE "C" NOT NULL,
