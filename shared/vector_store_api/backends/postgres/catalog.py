@@ -90,7 +90,7 @@ _COUNTS_SQL = """
 """
 
 _STORE_SELECT = f"""
-    SELECT s.*, c.*, u.usage_bytes
+    SELECT s.*, c.*, u.*
     FROM vector_stores s
     CROSS JOIN LATERAL (SELECT {_COUNTS_SQL} FROM vector_store_files f WHERE f.vector_store_id = s.id) c
     CROSS JOIN LATERAL (
