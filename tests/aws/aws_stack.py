@@ -24,6 +24,7 @@ from lambda_harness import (
     SECRET_ID,
     TABLE,
     TEMPLATES,
+    USAGE_TABLE,
     HttpResponse,
     call,
     http_event,
@@ -159,6 +160,9 @@ def aws_env(monkeypatch):
         "INGEST_DLQ_URL",
         "IDEMPOTENCY_TABLE",
         "RATE_LIMIT_TABLE",
+        "USAGE_TABLE",
+        "ADMIN_API_KEY",
+        "ADMIN_API_KEY_SECRET_ID",
         "RATE_LIMIT_REQUESTS_PER_MINUTE",
         "STORE_WRITES_PER_MINUTE",
         "RATE_LIMIT_WINDOW_SECONDS",
@@ -185,8 +189,8 @@ def aws_env(monkeypatch):
 
 @pytest.fixture
 def aws(aws_env, monkeypatch, pg_url):
-    """The deployed stack on moto: files bucket, ingest queue + DLQ (maxReceiveCount 3), idempotency
-    and rate-limit tables, and the database URL in Secrets Manager. Each test gets a fresh tenant (bearer token)."""
+    """The deployed stack on moto: files bucket, ingest queue + DLQ (maxReceiveCount 3), idempotency,
+    rate-limit and usage tables, and the database URL in Secrets Manager. Each test gets a fresh tenant (bearer token)."""
     import boto3
     from moto import mock_aws
 
@@ -219,6 +223,15 @@ def aws(aws_env, monkeypatch, pg_url):
             AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        dynamodb.create_table(
+            TableName=USAGE_TABLE,
+            KeySchema=[{"AttributeName": "tenant_id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "tenant_id", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name=SECRET_ID, SecretString=pg_url)
 
         monkeypatch.setenv("FILES_BUCKET", BUCKET)
@@ -226,6 +239,7 @@ def aws(aws_env, monkeypatch, pg_url):
         monkeypatch.setenv("INGEST_DLQ_URL", dlq_url)
         monkeypatch.setenv("IDEMPOTENCY_TABLE", TABLE)
         monkeypatch.setenv("RATE_LIMIT_TABLE", RATE_LIMIT_TABLE)
+        monkeypatch.setenv("USAGE_TABLE", USAGE_TABLE)
         monkeypatch.setenv("DATABASE_SECRET_ID", SECRET_ID)
         reset_lambda_state(monkeypatch)
         try:

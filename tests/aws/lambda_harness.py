@@ -34,15 +34,17 @@ BUCKET = "vector-store-api-files-123456789012"
 SECRET_ID = "vector-store-api/database"
 TABLE = "vector-store-api-idempotency"
 RATE_LIMIT_TABLE = "vector-store-api-rate-limits"
+USAGE_TABLE = "vector-store-api-usage"
 
 TEMPLATES = {
     "files": "files.json",
     "vector_stores": "vector_stores.json",
     "vector_store_files": "vector_store_files.json",
     "search": "search.json",
+    "organization": "organization.json",
 }
 
-HTTP_FUNCTIONS = ("files", "vector_stores", "vector_store_files", "search")
+HTTP_FUNCTIONS = ("files", "vector_stores", "vector_store_files", "search", "organization")
 ALL_FUNCTIONS = (*HTTP_FUNCTIONS, "ingest_worker", "ingest_dlq", "maintenance")
 
 _modules: dict[str, ModuleType] = {}
