@@ -42,8 +42,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key.id}\t{key.value}")
             print("Store this key now: it is not shown again.", file=sys.stderr)
         elif args.command == "list-admin":
-            for row in Accounts(db).list_keys(None, 100, "asc", None, None).items:
-                print(f"{row['id']}\t{row['redacted_value']}\t{row['name']}")
+            after = None
+            while True:
+                page = Accounts(db).list_keys(None, 100, "asc", after, None)
+                for row in page.items:
+                    print(f"{row['id']}\t{row['redacted_value']}\t{row['name']}")
+                if not page.has_more:
+                    break
+                after = page.items[-1]["id"]
         else:
             accounts.revoke_admin_key(None, args.key_id)
             print(f"revoked {args.key_id}")
