@@ -144,9 +144,11 @@ def build_services(
     buckets: BucketStore | None = None,
     usage_store: UsageStore | None = None,
     metrics: PrometheusMetrics | None = None,
+    single_process: bool = False,
 ) -> Services:
     """`buckets` (rate-limit state) and `usage_store` (usage counters): DynamoDB on Lambda, else the
-    catalog's PostgreSQL. `metrics`: Prometheus counters for the local server's /metrics."""
+    catalog's PostgreSQL. `metrics`: Prometheus counters for the local server's /metrics.
+    `single_process`: the local server, the only user of its rate-limit buckets."""
     # Fail fast on a bad default embedding configuration, before anything is created.
     resolve = embedding_resolver(settings)
     resolve(None, None)
@@ -180,7 +182,7 @@ def build_services(
     files = FileService(catalog, blobs, index, settings.max_file_bytes, limits_for, usage)
     stores = VectorStoreService(catalog, index, blobs, queue, resolve, index.providers, limits_for)
     search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
-    limiter = RateLimiter(buckets or PostgresBucketStore(db))
+    limiter = RateLimiter(buckets or PostgresBucketStore(db), sole_writer=single_process)
     return Services(
         settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter,
         accounts, usage, UsageService(usage.store, usage),

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # own tenant.
     admin_api_key: SecretStr | None = None
     admin_api_key_secret_id: str | None = None  # Lambda: the bootstrap admin key from Secrets Manager
+    # How long a process reuses a key lookup. Changes made through this process apply at once; other
+    # processes (Lambda containers) see a revocation within this time.
+    api_key_cache_seconds: float = Field(5.0, ge=0)
 
     # Rate limits (GCRA token buckets; 0 disables). Buckets live in DynamoDB when RATE_LIMIT_TABLE is
     # set (Lambda), else in the catalog's PostgreSQL. Defaults; an admin may set others per project/key.

@@ -81,7 +81,9 @@ def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
     rare_vectors = unit_rows(rng, 150)  # more than the exact-scan bound: the HNSW path runs first
     rare = fx.file(store, rare_vectors, {"team": "rare"})
     query = unit_rows(rng, 1)[0]
-    only_rare = ComparisonFilter(type="eq", key="team", value="rare")
+    # `in`, not `eq`: an `eq` filter may be answered through the GIN index on attributes instead of
+    # HNSW, which would hide the trap this test sets up.
+    only_rare = ComparisonFilter(type="in", key="team", value=["rare"])
 
     # The trap: the shared HNSW index alone yields too few of the matching chunks...
     where, params = fx.index._where(store, only_rare)
@@ -96,6 +98,8 @@ def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
     assert {h.file_id for h in hits} == {rare}
     expected = [f"chunk {i} of {rare}" for i in brute_force(rare_vectors, query, 50)]
     assert [h.text for h in hits] == expected  # the fallback is exact
+    eq_rare = ComparisonFilter(type="eq", key="team", value="rare")
+    assert [h.text for h in fx.index.dense_search(store, query, 50, eq_rare)] == expected
 
 
 def test_replace_is_idempotent_and_deletes_cascade(fx, catalog):

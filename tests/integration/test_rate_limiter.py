@@ -67,9 +67,10 @@ def store(request):
     return request.getfixturevalue("dynamodb_store")
 
 
-@pytest.fixture
-def limiter(store) -> RateLimiter:
-    return RateLimiter(store)
+@pytest.fixture(params=[False, True], ids=["shared", "sole-writer"])
+def limiter(request, store) -> RateLimiter:
+    """Every rule holds both ways: reading the bucket first, or writing on the state remembered."""
+    return RateLimiter(store, sole_writer=request.param)
 
 
 @pytest.fixture
@@ -166,14 +167,31 @@ def test_lost_race_rereads_and_stays_exact(store, key):
     assert not limiter.acquire(key, 2, 60, now=T0).allowed
 
 
+def test_a_sole_writer_with_a_stale_memory_still_admits_exactly(store, key):
+    """A limiter remembering its last write, while another one (wrongly) writes too: its write on
+    the stale state loses, it re-reads, and the limit still holds exactly."""
+    remembering = RateLimiter(store, sole_writer=True)
+    intruder = RateLimiter(store)
+    allowed = 0
+    for i in range(12):
+        limiter = intruder if i % 3 == 2 else remembering
+        allowed += limiter.acquire(key, 8, 3600, now=T0).allowed
+    assert allowed == 8
+    assert not remembering.acquire(key, 8, 3600, now=T0).allowed
+
+
+@pytest.mark.parametrize("sole_writer", [False, True], ids=["shared", "sole-writer"])
 @pytest.mark.parametrize("limit", [1, 20])
-def test_concurrent_callers_admit_exactly_the_limit(store, key, limit):
-    """50 callers at once (each with its own limiter, as separate processes/Lambdas would be)."""
+def test_concurrent_callers_admit_exactly_the_limit(store, key, limit, sole_writer):
+    """50 callers at once: each with its own limiter, as separate processes/Lambdas would be, or
+    all through one remembering limiter, as the local server's threads are."""
     barrier = threading.Barrier(50)
+    shared = RateLimiter(store, sole_writer=True)
 
     def call(_):
         barrier.wait()
-        return RateLimiter(store).acquire(key, limit, 3600)  # real clock; no refill within the test
+        limiter = shared if sole_writer else RateLimiter(store)
+        return limiter.acquire(key, limit, 3600)  # real clock; no refill within the test
 
     with ThreadPoolExecutor(50) as pool:
         decisions = list(pool.map(call, range(50)))

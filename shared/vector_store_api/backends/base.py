@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
 import numpy as np
@@ -38,6 +38,9 @@ class StoreRef:
     store_id: str
     dimension: int
     provider_id: str = "pgvector"
+    # About how many chunks the store holds (from the catalog), when known: lets a search choose
+    # between an exact scan and the ANN index without counting first. Never trusted for results.
+    chunk_estimate: int | None = field(default=None, compare=False)
 
 
 class VectorIndex(Protocol):

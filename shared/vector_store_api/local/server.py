@@ -43,7 +43,7 @@ class LocalRuntime:
         return self.services
 
     def start(self) -> None:
-        self.services = build_services(self.settings, metrics=self.metrics)
+        self.services = build_services(self.settings, metrics=self.metrics, single_process=True)
         resumed = self.services.resume_unfinished()
         if resumed:
             log.info("resumed %d unfinished ingest jobs", resumed)

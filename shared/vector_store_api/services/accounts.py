@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..backends.postgres.accounts import Accounts
+from ..backends.postgres.accounts import Accounts, KeyMatch
 from ..backends.postgres.catalog import Page
 from ..errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
 from ..ids import new_id, now
@@ -149,13 +151,35 @@ class AccountService:
         self._bootstrap_hash = hash_key(admin_key) if admin_key else None
         self._quota_usage = quota_usage
         self._keys_enabled = self._bootstrap_hash is not None  # latches on: keys never switch off again
+        self._cache_seconds = settings.api_key_cache_seconds
+        self._cache: dict[str, tuple[float, KeyMatch]] = {}
+        self._cache_lock = threading.Lock()
+
+    def _match(self, key_hash: str) -> tuple[KeyMatch, bool]:
+        """The key's row (and project), from the short-lived cache or the database; True if fetched."""
+        now_mono = time.monotonic()
+        cached = self._cache.get(key_hash)
+        if cached is not None and cached[0] > now_mono:
+            return cached[1], False
+        match = self._accounts.match_key(key_hash)
+        if self._cache_seconds > 0:
+            with self._cache_lock:
+                if len(self._cache) > 10_000:  # unknown keys must not grow it without bound
+                    self._cache.clear()
+                self._cache[key_hash] = (now_mono + self._cache_seconds, match)
+        return match, True
+
+    def _changed(self) -> None:
+        """Keys, projects or limits changed: forget every cached lookup."""
+        with self._cache_lock:
+            self._cache.clear()
 
     # ------------------------------------------------------------------ authentication
     def authenticate(self, token: str) -> Principal:
         presented = hash_key(token)
         if self._bootstrap_hash is not None and hmac.compare_digest(presented, self._bootstrap_hash):
             return self._org_admin(BOOTSTRAP_KEY_ID)
-        match = self._accounts.match_key(presented)
+        match, fetched = self._match(presented)
         self._keys_enabled = self._keys_enabled or match.keys_exist
         key = match.key
         if key is None:
@@ -177,7 +201,8 @@ class AccountService:
             raise AuthenticationFailed(
                 f"The project {key['project_id']} of this API key has been archived.", code="invalid_api_key"
             )
-        self._accounts.touch_key(key["id"], current)
+        if fetched:
+            self._accounts.touch_key(key["id"], current)
         if key["project_id"] is None:
             return self._org_admin(key["id"])
         limits = self._defaults.with_overrides(match.project_limits)
@@ -249,6 +274,7 @@ class AccountService:
         project = self.administered_project(principal, project_id)
         if project["archived_at"] is None:
             project = self._accounts.update_project(project_id, {"archived_at": now()})  # type: ignore[assignment]
+            self._changed()
         return _to_project(project)
 
     # ------------------------------------------------------------------ project keys
@@ -270,6 +296,7 @@ class AccountService:
             }
         )
         self._keys_enabled = True
+        self._changed()
         return _to_project_key(row, True, value)
 
     def _check_grant(
@@ -336,6 +363,7 @@ class AccountService:
             scopes_given="vector_store_ids" in changes,
         )
         row = self._accounts.update_key(project_id, key_id, changes) if changes else current
+        self._changed()
         if row is None:
             raise NotFound(f"No API key found with id '{key_id}'.", param="key_id")
         return _to_project_key(row, project["archived_at"] is None)
@@ -344,6 +372,7 @@ class AccountService:
         self.administered_project(principal, project_id)
         if not self._accounts.revoke_key(project_id, key_id, now()):
             raise NotFound(f"No API key found with id '{key_id}'.", param="key_id")
+        self._changed()
         return DeletedAdminObject(object="organization.project.api_key.deleted", id=key_id)
 
     # ------------------------------------------------------------------ admin keys
@@ -366,6 +395,7 @@ class AccountService:
             }
         )
         self._keys_enabled = True
+        self._changed()
         return _to_admin_key(row, value)
 
     def list_admin_keys(self, principal: Principal, limit: int, order: str, after: str | None, before: str | None) -> Page:
@@ -382,6 +412,7 @@ class AccountService:
             self.require_org_admin(principal)
         if not self._accounts.revoke_key(None, key_id, now()):
             raise NotFound(f"No admin API key found with id '{key_id}'.", param="key_id")
+        self._changed()
         return DeletedAdminObject(object="organization.admin_api_key.deleted", id=key_id)
 
     # ------------------------------------------------------------------ rate limits and quotas
@@ -405,6 +436,7 @@ class AccountService:
         if rate_limit_id not in LIMIT_OF_RATE_LIMIT:
             raise NotFound(f"No rate limit found with id '{rate_limit_id}'.", param="rate_limit_id")
         self._accounts.update_limits(project_id, {LIMIT_OF_RATE_LIMIT[rate_limit_id]: body.max_requests_per_1_minute})
+        self._changed()
         return next(rl for rl in self.rate_limits(principal, project_id) if rl.id == rate_limit_id)
 
     def quotas(self, principal: Principal, project_id: str) -> ProjectQuotas:
@@ -424,6 +456,7 @@ class AccountService:
         self.require_org_admin(principal)
         self.administered_project(principal, project_id)
         self._accounts.update_limits(project_id, body.model_dump(exclude_unset=True))
+        self._changed()
         return self.quotas(principal, project_id)
 
     def usage_project_ids(self, principal: Principal, requested: list[str] | None) -> list[str]:

@@ -47,7 +47,8 @@ class SearchService:
         ranking = request.ranking_options
         hybrid = ranking is None or ranking.ranker != "none"
         k = request.max_num_results
-        candidates = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES)
+        # Fusion re-ranks, so it needs a deeper pool; without it each list's top k is enough.
+        candidates = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if hybrid else k
 
         ranked_lists = []
         for query, vector in zip(queries, vectors, strict=True):
@@ -59,7 +60,9 @@ class SearchService:
         top = [(hit, score) for hit, score in scored if score >= threshold][:k]
 
         filenames = self._catalog.filenames(tenant_id, {hit.file_id for hit, _ in top})
-        self._catalog.touch_store(tenant_id, store_id, now())
+        current = now()
+        if config.last_active_at < current:  # at most one write per store and second
+            self._catalog.touch_store(tenant_id, store_id, current)
         return SearchResultsPage(
             search_query=queries,
             data=[

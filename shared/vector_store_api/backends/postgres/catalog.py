@@ -53,10 +53,12 @@ class StoreConfig:
     embedding_dimension: int
     provider_id: str
     expired: bool
+    last_active_at: int
+    chunk_count: int | None = None  # chunks held or being ingested, where read (for search planning)
 
     @property
     def ref(self) -> StoreRef:
-        return StoreRef(self.tenant_id, self.store_id, self.embedding_dimension, self.provider_id)
+        return StoreRef(self.tenant_id, self.store_id, self.embedding_dimension, self.provider_id, self.chunk_count)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,12 @@ _STORE_SELECT = f"""
                coalesce(sum(chunk_count) FILTER (WHERE status = 'completed'), 0)::bigint AS chunk_count
         FROM vector_store_files f WHERE f.vector_store_id = s.id
     ) u
+"""
+
+_STORE_CONFIG_SELECT = """
+    SELECT s.*, (SELECT coalesce(sum(chunk_count), 0) FROM vector_store_files f
+                 WHERE f.vector_store_id = s.id AND f.status IN ('in_progress', 'completed')) AS chunk_count
+    FROM vector_stores s
 """
 
 _ATTACHMENT_COLUMNS = """
@@ -162,6 +170,8 @@ def _to_store_config(row: dict, now: int) -> StoreConfig:
         embedding_dimension=row["embedding_dimension"],
         provider_id=row["provider_id"],
         expired=expires_at is not None and expires_at <= now,
+        last_active_at=row["last_active_at"],
+        chunk_count=row.get("chunk_count"),
     )
 
 
@@ -385,7 +395,7 @@ class Catalog:
     def get_store_config(self, tenant_id: str, store_id: str, now: int) -> StoreConfig | None:
         with self._db.connection() as conn:
             row = conn.execute(
-                "SELECT * FROM vector_stores WHERE tenant_id = %s AND id = %s", (tenant_id, store_id)
+                _STORE_CONFIG_SELECT + " WHERE s.tenant_id = %s AND s.id = %s", (tenant_id, store_id)
             ).fetchone()
         return _to_store_config(row, now) if row else None
 
@@ -815,7 +825,7 @@ class Catalog:
     def store_config_by_id(self, store_id: str, now: int) -> StoreConfig | None:
         """Not tenant-scoped: for operator commands that name a store directly."""
         with self._db.connection() as conn:
-            row = conn.execute("SELECT * FROM vector_stores WHERE id = %s", (store_id,)).fetchone()
+            row = conn.execute(_STORE_CONFIG_SELECT + " WHERE s.id = %s", (store_id,)).fetchone()
         return _to_store_config(row, now) if row else None
 
     def attachment_statuses(self, store_id: str) -> dict[str, tuple[str, dict | None]]:

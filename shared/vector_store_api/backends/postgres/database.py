@@ -63,8 +63,6 @@ def stop_embedded_servers() -> None:
         _embedded_servers.pop().cleanup()
 
 
-def _configure(conn: Connection) -> None:
-    register_vector(conn)
 
 
 class Database:
@@ -72,6 +70,7 @@ class Database:
 
     def __init__(self, url: str, min_size: int = 1, max_size: int = 10):
         self._url = url
+        self._session: dict[str, str] = {}
         # Migrate before the pool's connections register the `vector` type (it needs the extension).
         with Connection.connect(url, autocommit=True) as conn:
             migrate(conn)
@@ -79,12 +78,24 @@ class Database:
             url,
             min_size=min_size,
             max_size=max_size,
-            configure=_configure,
+            configure=self._configure,
             kwargs={"row_factory": dict_row},
             open=True,
             name="vector-store-api",
         )
         self.pool.wait(timeout=30)
+
+    def _configure(self, conn: Connection) -> None:
+        register_vector(conn)
+        for name, value in self._session.items():
+            conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+        conn.commit()
+
+    def set_session(self, settings: dict[str, str]) -> None:
+        """Session settings for every pooled connection: new ones get them when created, existing
+        ones are recycled (the pool replaces them with configured connections)."""
+        self._session.update(settings)
+        self.pool.drain()
 
     def connection(self):
         return self.pool.connection()

@@ -41,7 +41,9 @@ def filter_sql(node: ComparisonFilter | CompoundFilter, column: str = "attribute
     attr = f"({column} -> %s)"
     key = node.key
     if node.type == "eq":
-        return f"coalesce({attr} = %s, false)", [key, Jsonb(node.value)]
+        # The containment test says the same for a scalar value (jsonb equality) and lets the
+        # planner use the GIN index on attributes (migration 5) for selective filters.
+        return f"(coalesce({attr} = %s, false) AND {column} @> %s)", [key, Jsonb(node.value), Jsonb({key: node.value})]
     if node.type == "ne":
         return f"coalesce({attr} <> %s, true)", [key, Jsonb(node.value)]
     if node.type in ("in", "nin"):

@@ -54,6 +54,11 @@ class PgVectorIndex:
             row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
         self.pgvector_version = _parse_version(row["extversion"])
         self.iterative_scans = self.pgvector_version >= (0, 8)
+        # Session settings of every pooled connection (no per-search SET round trips).
+        settings = {"hnsw.ef_search": str(hnsw_ef_search)}
+        if self.iterative_scans:
+            settings["hnsw.iterative_scan"] = "relaxed_order"
+        db.set_session(settings)
 
     # -------------------------------------------------------------- writing
     def prepare_store(self, store: StoreRef) -> None:
@@ -156,11 +161,19 @@ class PgVectorIndex:
         where, params = self._where(store, filters)
         query = Vector(vector)
         with self._db.connection() as conn, conn.transaction():
-            if store.dimension <= MAX_HNSW_DIMENSION and self._matching_exceeds(conn, where, params, self._exact_max):
+            if store.dimension <= MAX_HNSW_DIMENSION and self._large(conn, store, filters, where, params):
                 hits = self._hnsw_search(conn, store, where, params, query, k)
                 if len(hits) >= k:
                     return hits
             return self._exact_search(conn, where, params, query, k)
+
+    def _large(self, conn, store: StoreRef, filters: Filter | None, where: str, params: list[Any]) -> bool:
+        """Whether more than `exact_search_max_chunks` chunks match: from the catalog's estimate for a
+        whole store (an error either way only costs time: a short HNSW answer falls back to the exact
+        scan), else counted (at most limit + 1 rows)."""
+        if filters is None and store.chunk_estimate is not None:
+            return store.chunk_estimate > self._exact_max
+        return self._matching_exceeds(conn, where, params, self._exact_max)
 
     def _matching_exceeds(self, conn, where: str, params: list[Any], limit: int) -> bool:
         """Whether more than `limit` chunks match (counts at most limit + 1 rows)."""
@@ -182,9 +195,8 @@ class PgVectorIndex:
         self, conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
     ) -> list[ChunkHit]:
         dim = store.dimension
-        conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(self._ef_search, k)),))
-        if self.iterative_scans:
-            conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        if k > self._ef_search:  # the session default (set per pooled connection) is HNSW_EF_SEARCH
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
         # Iterative scans may return rows slightly out of order: re-sort the k rows exactly.
         rows = conn.execute(
             "SELECT * FROM ("

@@ -173,6 +173,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX usage_counters_by_day ON usage_counters (day);
     """,
+    # 5: attribute filters (`eq`) served by an index instead of a scan of the store.
+    """
+    CREATE INDEX chunks_attributes ON chunks USING gin (attributes jsonb_path_ops);
+    """,
 ]
 
 
