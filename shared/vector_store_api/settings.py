@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     embedding_model: str | None = None  # provider default when unset
     embedding_dimension: int | None = None  # provider default when unset
     embedding_batch_size: int = 64  # texts per local-model batch (OpenAI requests size themselves)
+    # ONNX threads per local-model call; unset: cores / INGEST_WORKERS (concurrent ingest jobs share
+    # the cores instead of oversubscribing them).
+    embedding_threads: int | None = Field(None, ge=1)
     local_embedding_model_dir: Path | None = None
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

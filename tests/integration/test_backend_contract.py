@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -100,6 +101,25 @@ def test_small_store_beside_a_large_one_gets_all_its_chunks(backend):
 
     assert len(hits) == 3
     assert {h.file_id for h in hits} == {small_file}
+
+
+@pytest.mark.parametrize("estimate", [None, 0, 3, 10**9])
+def test_the_chunk_estimate_picks_a_path_but_never_changes_the_answer(backend, estimate):
+    """Searches get the catalog's chunk count as an estimate; stale or wrong, results stay right."""
+    rng = np.random.default_rng(4)
+    large = backend.store()
+    large_vectors = unit_rows(rng, 1500)
+    large_file = backend.file(large, large_vectors)
+    small = backend.store()
+    small_file = backend.file(small, unit_rows(rng, 3))
+    query = unit_rows(rng, 1)[0]
+
+    small_hits = backend.index.dense_search(replace(small, chunk_estimate=estimate), query, 10, None)
+    assert len(small_hits) == 3 and {h.file_id for h in small_hits} == {small_file}
+    large_hits = backend.index.dense_search(replace(large, chunk_estimate=estimate), query, 10, None)
+    assert len(large_hits) == 10 and [h.score for h in large_hits] == sorted((h.score for h in large_hits), reverse=True)
+    exact = {f"chunk {i} of {large_file}" for i in brute_force(large_vectors, query, 10)}
+    assert len(exact & {h.text for h in large_hits}) >= 7
 
 
 def test_large_store_results_match_brute_force_closely(backend):

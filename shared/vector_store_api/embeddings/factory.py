@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -104,8 +105,9 @@ def _create(provider: str, model: str, dimension: int, settings: Settings) -> Em
     if provider == "local":
         from .local import LocalEmbedder
 
+        threads = settings.embedding_threads or max(1, (os.cpu_count() or 1) // max(1, settings.ingest_workers))
         return LocalEmbedder(
-            settings.local_embedding_model_dir, model=model, batch_size=settings.embedding_batch_size
+            settings.local_embedding_model_dir, model=model, batch_size=settings.embedding_batch_size, threads=threads
         )
     from .openai_compat import OpenAIEmbedder
 

@@ -39,7 +39,10 @@ class LocalEmbedder:
         model: str = LOCAL_MODEL,
         batch_size: int = 64,
         window_tokens: int = WINDOW_TOKENS,
+        threads: int | None = None,
     ) -> None:
+        """`threads`: ONNX Runtime threads per call (None: all cores). Several ingest workers
+        embedding at once should share the cores rather than each take all of them."""
         if model != LOCAL_MODEL:
             raise ValueError(f"local embeddings support only {LOCAL_MODEL!r}, got {model!r}")
         if batch_size < 1 or window_tokens < 1:
@@ -48,6 +51,7 @@ class LocalEmbedder:
         self.model_dir = Path(model_dir) if model_dir is not None else None
         self.batch_size = batch_size
         self.window_tokens = window_tokens
+        self.threads = threads
         self._lock = threading.Lock()
         self._model: Any = None  # fastembed.TextEmbedding
         self._tokenizer: Tokenizer | None = None
@@ -67,10 +71,12 @@ class LocalEmbedder:
         from tokenizers import Tokenizer
 
         if self.model_dir is not None:
-            model = TextEmbedding(model_name=self.model, specific_model_path=str(self.model_dir))
+            model = TextEmbedding(
+                model_name=self.model, specific_model_path=str(self.model_dir), threads=self.threads
+            )
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         else:
-            model = TextEmbedding(model_name=self.model)
+            model = TextEmbedding(model_name=self.model, threads=self.threads)
             # Copy fastembed's tokenizer: its truncation/padding settings must stay intact.
             tokenizer = Tokenizer.from_str(model.model.tokenizer.to_str())
         # We want every word piece of the text, un-padded, to cut windows ourselves.

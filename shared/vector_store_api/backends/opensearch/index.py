@@ -20,8 +20,9 @@ faiss), attributes, attrs. Vectors are also kept in _source: update_by_query rew
 _source, and `export_file_chunks` reads them back.
 
 Writes: `replace_file_chunks` bulk-indexes the file's chunks under their deterministic ids
-(overwriting a previous version in place), the last bulk request with `refresh=wait_for`, so a
-file reported completed is searchable at once; then chunks of a previous, longer version are
+(overwriting a previous version in place), the last bulk request with `refresh=true` (the shard
+refreshes now rather than at its next scheduled refresh), so a file reported completed is
+searchable at once; then chunks of a previous, longer version are
 deleted (delete_by_query, only when there are any). Upsert-then-trim instead of delete-then-insert
 means a re-indexed file never disappears from search in between. It returns True: attachment is
 the catalog's business, OpenSearch cannot know (the pipeline handles detach races by deleting the
@@ -410,7 +411,9 @@ class OpenSearchIndex:
 
     def _send_bulk(self, lines: list[str], refresh: bool) -> None:
         for attempt in range(BULK_RETRIES + 1):
-            params = {"refresh": "wait_for"} if refresh else {}
+            # `true`, not `wait_for`: refresh now instead of waiting up to refresh_interval for the
+            # scheduled one (a shard-local refresh: the store's documents share one shard).
+            params = {"refresh": "true"} if refresh else {}
             response = self._client.bulk(body="".join(lines), params=params)
             if not response.get("errors"):
                 return
@@ -550,28 +553,43 @@ class OpenSearchIndex:
         if self.serverless:
             return self._serverless_dense_search(name, query_value, k, scope)
         header = {"index": name, "routing": store.store_id}
+        exact_max = self._exact_max
+        if exact_max > 0 and filters is None and store.chunk_estimate is not None and store.chunk_estimate <= exact_max:
+            # A small store (by the catalog's count): exact, unless it has grown past the bound.
+            responses = self._msearch([header, self._exact_body(query_value, k, scope, terminate_after=exact_max)])
+            if responses is None:
+                return []
+            if not responses[0].get("terminated_early"):
+                return self._dense_hits(responses[0])
         searches: list[dict[str, Any]] = [header, self._knn_body(query_value, k, scope)]
-        if self._exact_max > 0:
-            searches += [header, self._exact_body(query_value, k, scope, terminate_after=self._exact_max)]
+        if exact_max > 0 and (filters is not None or store.chunk_estimate is None):  # matches, up to the bound
+            searches += [header, {"size": 0, "track_total_hits": exact_max + 1, "query": self._with_vector(scope)}]
         responses = self._msearch(searches)
         if responses is None:
             return []
-        if self._exact_max > 0 and not responses[1].get("terminated_early"):
-            return self._dense_hits(responses[1])  # at most exact_search_max_chunks match: exact
+        matching = responses[1]["hits"]["total"]["value"] if len(responses) > 1 else None
+        if matching is not None and matching <= exact_max:
+            return self._exact_search(name, store, query_value, k, scope)  # a small subset: exact
         hits = self._dense_hits(responses[0])
         if len(hits) >= k:
             return hits[:k]
-        # Approximate filtered search came back short: if more chunks match, answer exactly.
-        count = self._client.count(
-            index=name, body={"query": self._with_vector(scope)}, params={"routing": store.store_id}
-        )["count"]
-        if count > len(hits):
-            log.info("k-NN returned %d of %d matching chunks (k=%d); exact search", len(hits), count, k)
-            response = self._client.search(
-                index=name, body=self._exact_body(query_value, k, scope), params={"routing": store.store_id}
-            )
-            return self._dense_hits(response)
+        # Approximate search came back short: if more chunks match, answer exactly.
+        if matching is None or matching > exact_max:
+            matching = self._client.count(
+                index=name, body={"query": self._with_vector(scope)}, params={"routing": store.store_id}
+            )["count"]
+        if matching > len(hits):
+            log.info("k-NN returned %d of %d matching chunks (k=%d); exact search", len(hits), matching, k)
+            return self._exact_search(name, store, query_value, k, scope)
         return hits
+
+    def _exact_search(
+        self, name: str, store: StoreRef, query_value: list[float], k: int, scope: list[dict[str, Any]]
+    ) -> list[ChunkHit]:
+        response = self._client.search(
+            index=name, body=self._exact_body(query_value, k, scope), params={"routing": store.store_id}
+        )
+        return self._dense_hits(response)
 
     def _msearch(self, searches: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """The responses of one _msearch round trip; None when the index does not exist (yet)."""
