@@ -1,6 +1,6 @@
 """Files API: /v1/files (and /health)."""
 
-from vector_store_api.app import FILES
+from vector_store_api.api.routes.files import router
 from vector_store_api.aws.runtime import http_handler
 
-handler = http_handler([FILES], route_group="files")
+handler = http_handler([router], route_group="files")

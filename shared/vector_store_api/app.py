@@ -1,4 +1,8 @@
-"""Builds a FastAPI app from a set of routers. Lambda handlers and the local server both use it."""
+"""Builds a FastAPI app from a set of routers. Lambda handlers and the local server both use it.
+
+The routers live in api/routes/ (one module per route group); a Lambda handler imports only its own,
+the local server all of them (`all_routers`).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +17,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api.deps import PRINCIPAL_STATE, RATE_LIMIT_STATE
 from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
-from .api.routes import files, organization, search, vector_store_files, vector_stores
 from .errors import ServerError
 
 log = logging.getLogger(__name__)
 
-FILES = files.router
-VECTOR_STORES = vector_stores.router
-VECTOR_STORE_FILES = vector_store_files.router  # files and file batches
-SEARCH = search.router
-ORGANIZATION = organization.router  # projects, keys, limits, quotas, usage
-ALL_ROUTERS: tuple[APIRouter, ...] = (FILES, VECTOR_STORES, VECTOR_STORE_FILES, SEARCH, ORGANIZATION)
+
+
+def all_routers() -> tuple[APIRouter, ...]:
+    from .api.routes import files, organization, search, vector_store_files, vector_stores
+
+    return (files.router, vector_stores.router, vector_store_files.router, search.router, organization.router)
 
 
 class RequestMiddleware:

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     ingest_dlq_url: str | None = None  # where malformed messages are sent, with their reason
     ingest_max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the last try settles the file
     idempotency_table: str | None = None  # DynamoDB table for Powertools idempotency (bulk messages)
+    tracing: bool = False  # Lambda: X-Ray traces through Powertools' Tracer (adds ~200 ms to cold starts)
 
     # API keys. Setting ADMIN_API_KEY (or creating an admin key with `python -m vector_store_api.tools.keys`)
     # switches key checking on: from then on only issued keys work. Until then each bearer token is its

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited
-from ..services.accounts import Principal
+from ..services.principal import Principal
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)

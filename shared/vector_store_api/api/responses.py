@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from ..backends.postgres.catalog import Page
-from ..models.common import CursorPage
+from ..models.common import CursorPage, Page
 
 POLL_AFTER_HEADER = "openai-poll-after-ms"
 

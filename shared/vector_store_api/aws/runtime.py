@@ -6,30 +6,56 @@ invocation the container serves.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from fastapi import APIRouter
-from pydantic import SecretStr
 
-from ..container import Services, build_services
-from ..settings import Settings, get_settings
-from . import secrets
+if TYPE_CHECKING:  # settings, secrets and the container (database, backends, numpy...) load on the first invocation
+    from fastapi import APIRouter
+
+    from ..container import Services
+    from ..settings import Settings
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 
 _services: Services | None = None
 _lock = threading.Lock()
 
+Handler = Callable[[dict, Any], Any]
+
+
+def traced(handler: Handler) -> Handler:
+    """X-Ray tracing through Powertools' Tracer when TRACING is on. The Tracer (and with it the
+    X-Ray SDK, ~200 ms of imports) is created on the first invocation, and only then."""
+    chosen: list[Handler] = []
+
+    @functools.wraps(handler)
+    def run(event: dict, context: Any) -> Any:
+        if not chosen:
+            from ..settings import get_settings
+
+            target = handler
+            if get_settings().tracing:
+                from aws_lambda_powertools import Tracer
+
+                target = Tracer().capture_lambda_handler(handler, capture_response=False)
+            chosen.append(target)
+        return chosen[0](event, context)
+
+    return run
+
 
 def resolve_secrets(settings: Settings) -> Settings:
     """Settings with the database URL and OpenAI key fetched from Secrets Manager / SSM."""
+    from pydantic import SecretStr
+
+    from . import secrets
     updates: dict[str, Any] = {}
     url = secrets.database_url(settings)
     if url:
@@ -49,6 +75,7 @@ def resolve_secrets(settings: Settings) -> Settings:
 def build_lambda_services(settings: Settings) -> Services:
     import boto3
 
+    from ..container import build_services
     from .s3_blobstore import S3BlobStore
     from .sqs_queue import SqsIngestQueue
 
@@ -83,6 +110,8 @@ def services() -> Services:
     if _services is None:
         with _lock:
             if _services is None:
+                from ..settings import get_settings
+
                 _services = build_lambda_services(resolve_secrets(get_settings()))
     return _services
 
@@ -106,7 +135,7 @@ def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[di
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     def handler(event: dict, context: Any) -> dict:
         started = time.perf_counter()
         try:

@@ -14,13 +14,13 @@ duplicate chunks or counts.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import APIError
@@ -28,14 +28,21 @@ from ..models.common import resolve_chunking
 from ..models.vector_stores import MAX_BATCH_FILES, CreateFileBatchRequest
 from ..queue.base import IngestJob
 from .messages import BulkIngestMessage, IngestFileMessage, IngestMessage
-from .runtime import logger, metrics, services, tracer
+from .runtime import logger, metrics, services, traced
 
 processor = BatchProcessor(event_type=EventType.SQS)
 _message_adapter: TypeAdapter = TypeAdapter(IngestMessage)
 _idempotent_bulk: Any = None
-# Given each invocation's context (see `handler`): an invocation killed at its timeout leaves an
-# INPROGRESS record that expires with it, instead of blocking every redelivery for 7 days.
-_idempotency_config = IdempotencyConfig(event_key_jmespath="idempotency_key", expires_after_seconds=7 * 86400)
+
+
+@functools.cache
+def _idempotency_config() -> Any:
+    """Given each invocation's context (see `handler`): an invocation killed at its timeout leaves an
+    INPROGRESS record that expires with it, instead of blocking every redelivery for 7 days. Made on
+    the first invocation: importing Powertools idempotency pulls in boto3 (~90 ms of cold start)."""
+    from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
+
+    return IdempotencyConfig(event_key_jmespath="idempotency_key", expires_after_seconds=7 * 86400)
 
 
 class PermanentFailure(Exception):
@@ -94,7 +101,7 @@ def _bulk_runner():
             _idempotent_bulk = idempotent_function(
                 data_keyword_argument="payload",
                 persistence_store=DynamoDBPersistenceLayer(table_name=table),
-                config=_idempotency_config,
+                config=_idempotency_config(),
             )(_run_bulk)
         else:
             _idempotent_bulk = _run_bulk
@@ -198,9 +205,9 @@ def send_to_dlq(record: SQSRecord, reason: str) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def handler(event: dict, context: Any) -> dict:
-    _idempotency_config.register_lambda_context(context)
+    _idempotency_config().register_lambda_context(context)
     try:
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     finally:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from ..models.search import ComparisonFilter, CompoundFilter
+
+if TYPE_CHECKING:  # numpy is imported where vectors are made, not by every API handler
+    import numpy as np
 
 Filter = ComparisonFilter | CompoundFilter
 

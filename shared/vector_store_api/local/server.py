@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Response
 
-from ..app import ALL_ROUTERS, create_app
+from ..app import all_routers, create_app
 from ..container import Services, build_services
 from ..settings import Settings, get_settings
 
@@ -80,7 +80,7 @@ def build_local_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.stop()
 
-    app = create_app(ALL_ROUTERS, runtime.get, lifespan=lifespan, ready=lambda: runtime.services is not None)
+    app = create_app(all_routers(), runtime.get, lifespan=lifespan, ready=lambda: runtime.services is not None)
     app.state.runtime = runtime
     if runtime.metrics is not None:
         metrics = runtime.metrics

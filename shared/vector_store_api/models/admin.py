@@ -13,8 +13,7 @@ from pydantic import Field, StrictInt, StringConstraints, field_validator, model
 
 from .common import FileCounts, RequestModel, ResponseModel
 
-Role = Literal["read", "write", "admin"]
-ROLE_RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
+Role = Literal["read", "write", "admin"]  # ordered: services/principal.py ROLE_RANK
 MAX_SCOPED_STORES = 100
 
 Name = Annotated[str, StringConstraints(max_length=256)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Literal, TypeVar, Union
 
 from pydantic import (
@@ -119,6 +120,14 @@ class DeletedObject(ResponseModel):
 
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing as services return it (CursorPage is its response form)."""
+
+    items: list[Any]
+    has_more: bool
 
 
 class CursorPage(ResponseModel, Generic[T]):

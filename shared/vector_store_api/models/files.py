@@ -12,6 +12,8 @@ UPLOAD_PURPOSES: tuple[str, ...] = UploadPurpose.__args__  # type: ignore[attr-d
 FILE_EXPIRY_MIN_SECONDS = 3600
 FILE_EXPIRY_MAX_SECONDS = 2_592_000
 
+FILES_LIST_MAX_LIMIT = 10_000  # `limit` of GET /v1/files, as OpenAI
+
 
 class FileObject(ResponseModel):
     id: str

@@ -27,7 +27,6 @@ from ..errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionD
 from ..ids import new_id, now
 from ..models.admin import (
     READ_ONLY_SCOPE,
-    ROLE_RANK,
     AdminApiKey,
     CreateAdminApiKeyRequest,
     CreateProjectApiKeyRequest,
@@ -44,6 +43,7 @@ from ..models.admin import (
     UpdateRateLimitRequest,
 )
 from ..settings import Settings
+from .principal import Principal
 
 PROJECT_PREFIX = "proj_"
 KEY_PREFIX = "key_"
@@ -95,29 +95,6 @@ RATE_LIMIT_DESCRIPTIONS = {
     "rl-requests": "Requests per minute per API key (a key may have a lower limit of its own).",
     "rl-vector-store-writes": "File attaches and file batches per minute per vector store.",
 }
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller, as established from its key."""
-
-    key_id: str
-    project_id: str | None  # None: an organization admin key
-    role: str
-    vector_store_ids: frozenset[str] | None  # None: every vector store of the project
-    requests_per_minute: int
-    store_writes_per_minute: int
-    keys_enabled: bool = True
-
-    @property
-    def is_org_admin(self) -> bool:
-        return self.project_id is None
-
-    def has_role(self, role: str) -> bool:
-        return self.is_org_admin or ROLE_RANK[self.role] >= ROLE_RANK[role]
-
-    def may_use_store(self, store_id: str) -> bool:
-        return self.vector_store_ids is None or store_id in self.vector_store_ids
 
 
 def hash_key(key: str) -> str:

@@ -17,7 +17,6 @@ from .accounts import Limits
 
 log = logging.getLogger(__name__)
 
-FILES_LIST_MAX_LIMIT = 10_000
 
 
 def check_file_id(file_id: str, param: str = "file_id") -> None:

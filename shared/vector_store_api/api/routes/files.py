@@ -7,8 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
-from ...services.accounts import Principal
-from ...services.files import FILES_LIST_MAX_LIMIT
+from ...models.files import FILES_LIST_MAX_LIMIT
+from ...services.principal import Principal
 from ..deps import current_tenant, rate_limit, reader, services, writer
 from ..responses import respond, respond_page
 

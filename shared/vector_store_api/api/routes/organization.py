@@ -21,7 +21,7 @@ from ...models.admin import (
     UpdateQuotasRequest,
     UpdateRateLimitRequest,
 )
-from ...services.accounts import Principal
+from ...services.principal import Principal
 from ..deps import admin, json_body, rate_limit, services
 from ..responses import respond, respond_list, respond_page
 

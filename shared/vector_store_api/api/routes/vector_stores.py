@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from ...models.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest
-from ...services.accounts import Principal
+from ...services.principal import Principal
 from ..deps import current_tenant, json_body, rate_limit, reader, services, unscoped_writer, writer
 from ..responses import respond, respond_page
 

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from ...errors import QuotaExceeded
 from ...models.admin import QuotaUsage, VectorStoreStats
-from ...models.common import FileCounts, StaticChunking, StaticChunkingStrategyObject
+from ...models.common import FileCounts, Page, StaticChunking, StaticChunkingStrategyObject
 from ...models.files import FileObject
 from ...models.vector_stores import (
     LastError,
@@ -27,12 +27,6 @@ from .database import Database
 
 Order = Literal["asc", "desc"]
 DAY = 86_400
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    has_more: bool
 
 
 @dataclass(frozen=True)
