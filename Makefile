@@ -27,7 +27,7 @@ AWS_OFFLINE_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u MAKEFLAGS -u MFL
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: install run test clean validate
+.PHONY: install run test clean validate bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ run: install
 
 test: install validate
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks (issue 6; not part of `make test`): see bench/README.md. E.g. BENCH_ARGS="--chunks 100000".
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 $(TOOLS_STAMP):
 	rm -rf $(TOOLS_VENV)

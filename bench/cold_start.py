@@ -1,9 +1,10 @@
-"""Cold start: import + app construction time of each Lambda handler module in a fresh interpreter.
+"""Part 4, cold start: import + app construction time of each Lambda handler module in a fresh interpreter.
 
-    python bench/cold_start.py [--runs 7]
+    python bench/cold_start.py [--runs 7]      (also part of `python -m bench`)
 
 Compared with a bare FastAPI + Mangum app (the floor any handler of this shape pays). Services
 (database pool, boto3 clients) are built on the first request, so they are not part of this figure.
+Each figure is the median of `runs` fresh interpreters. Target: every handler <= 1.25x the bare app.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,6 +29,7 @@ ENV = {
     "POWERTOOLS_SERVICE_NAME": "vector-store-api",
     "POWERTOOLS_METRICS_NAMESPACE": "VectorStoreApi",
 }
+TARGET_RATIO = 1.25
 
 
 def measure(body: str, cwd: Path, runs: int) -> float:
@@ -40,20 +43,33 @@ def measure(body: str, cwd: Path, runs: int) -> float:
     return statistics.median(samples) * 1000
 
 
+def run(runs: int = 7) -> dict:
+    """{"bare_ms", "handlers": [{"handler", "ms", "ratio", "met"}], "runs"}"""
+    with tempfile.TemporaryDirectory(prefix="bench-bare-") as bare_dir:
+        (Path(bare_dir) / "bare_app.py").write_text(BARE)
+        floor = measure("import bare_app", Path(bare_dir), runs)
+    handlers = []
+    for name in FUNCTIONS:
+        ms = measure("import app", REPO / "functions" / name, runs)
+        handlers.append({"handler": name, "ms": ms, "ratio": ms / floor, "met": ms / floor <= TARGET_RATIO})
+    return {"runs": runs, "bare_ms": floor, "handlers": handlers}
+
+
+def table(result: dict) -> list[str]:
+    lines = [
+        f"| handler | import + app (ms, median of {result['runs']}) | vs bare FastAPI+Mangum |",
+        "|---|---|---|",
+        f"| bare FastAPI + Mangum | {result['bare_ms']:.0f} | 1.00x |",
+    ]
+    lines += [f"| {h['handler']} | {h['ms']:.0f} | {h['ratio']:.2f}x |" for h in result["handlers"]]
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    bare_dir = REPO / ".bench-bare"
-    bare_dir.mkdir(exist_ok=True)
-    (bare_dir / "bare_app.py").write_text(BARE)
-    floor = measure("import bare_app", bare_dir, args.runs)
-    print(f"| handler | import + app (ms, median of {args.runs}) | vs bare FastAPI+Mangum |")
-    print("|---|---|---|")
-    print(f"| bare FastAPI + Mangum | {floor:.0f} | 1.00x |")
-    for name in FUNCTIONS:
-        ms = measure("import app", REPO / "functions" / name, args.runs)
-        print(f"| {name} | {ms:.0f} | {ms / floor:.2f}x |")
+    print("\n".join(table(run(args.runs))))
 
 
 if __name__ == "__main__":

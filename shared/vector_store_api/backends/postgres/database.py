@@ -79,7 +79,9 @@ class Database:
             min_size=min_size,
             max_size=max_size,
             configure=self._configure,
-            kwargs={"row_factory": dict_row},
+            # Autocommit: a single statement is one round trip (no BEGIN/COMMIT around it); every
+            # multi-statement write runs in an explicit `conn.transaction()`.
+            kwargs={"row_factory": dict_row, "autocommit": True},
             open=True,
             name="vector-store-api",
         )
@@ -89,7 +91,6 @@ class Database:
         register_vector(conn)
         for name, value in self._session.items():
             conn.execute("SELECT set_config(%s, %s, false)", (name, value))
-        conn.commit()
 
     def set_session(self, settings: dict[str, str]) -> None:
         """Session settings for every pooled connection: new ones get them when created, existing

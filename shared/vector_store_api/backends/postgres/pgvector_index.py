@@ -160,7 +160,7 @@ class PgVectorIndex:
     def dense_search(self, store: StoreRef, vector: np.ndarray, k: int, filters: Filter | None) -> list[ChunkHit]:
         where, params = self._where(store, filters)
         query = Vector(vector)
-        with self._db.connection() as conn, conn.transaction():
+        with self._db.connection() as conn:
             if store.dimension <= MAX_HNSW_DIMENSION and self._large(conn, store, filters, where, params):
                 hits = self._hnsw_search(conn, store, where, params, query, k)
                 if len(hits) >= k:
@@ -194,9 +194,16 @@ class PgVectorIndex:
     def _hnsw_search(
         self, conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
     ) -> list[ChunkHit]:
-        dim = store.dimension
         if k > self._ef_search:  # the session default (set per pooled connection) is HNSW_EF_SEARCH
-            conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+            with conn.transaction():
+                conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(k),))
+                return self._hnsw_query(conn, store, where, params, query, k)
+        return self._hnsw_query(conn, store, where, params, query, k)
+
+    def _hnsw_query(
+        self, conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
+    ) -> list[ChunkHit]:
+        dim = store.dimension
         # Iterative scans may return rows slightly out of order: re-sort the k rows exactly.
         rows = conn.execute(
             "SELECT * FROM ("
