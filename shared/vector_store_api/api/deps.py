@@ -22,7 +22,9 @@ PRINCIPAL_STATE = "principal"
 RATE_LIMIT_STATE = "rate_limit"
 
 
-def services(request: Request) -> Any:
+# Dependencies that neither block nor do I/O are `async def`: FastAPI runs plain `def` ones in its
+# thread pool, a thread hop per dependency per request.
+async def services(request: Request) -> Any:
     return request.app.state.services()
 
 
@@ -58,7 +60,7 @@ def _insufficient(message: str, param: str | None = None) -> PermissionDenied:
 def _project_key_with(role: str) -> Callable[..., Principal]:
     """A dependency admitting project keys of at least `role`, within their vector store scope (403)."""
 
-    def check(request: Request, caller: Principal = Depends(principal)) -> Principal:
+    async def check(request: Request, caller: Principal = Depends(principal)) -> Principal:
         if caller.is_org_admin:
             raise _insufficient("Admin API keys can only be used with /v1/organization endpoints; use a project API key.")
         if not caller.has_role(role):
@@ -75,18 +77,18 @@ reader = _project_key_with("read")
 writer = _project_key_with("write")
 
 
-def unscoped_writer(caller: Principal = Depends(writer)) -> Principal:
+async def unscoped_writer(caller: Principal = Depends(writer)) -> Principal:
     """Creating a vector store: a key limited to some stores could not use the new one."""
     if caller.vector_store_ids is not None:
         raise _insufficient("An API key scoped to vector stores cannot create vector stores.")
     return caller
 
 
-def current_tenant(caller: Principal = Depends(reader)) -> str:
+async def current_tenant(caller: Principal = Depends(reader)) -> str:
     return caller.project_id  # type: ignore[return-value]  # project keys always have one
 
 
-def admin(caller: Principal = Depends(principal)) -> Principal:
+async def admin(caller: Principal = Depends(principal)) -> Principal:
     """Organization endpoints: organization admin keys, or project keys with the admin role (which
     the service then limits to their own project)."""
     if caller.keys_enabled and not caller.has_role("admin"):
