@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 
@@ -16,12 +17,11 @@ REGION = "us-east-1"
 T0 = 1_000_000.0  # the injected clock's start
 
 
-@pytest.fixture
-def dynamodb_store(monkeypatch):
+@contextmanager
+def moto_dynamodb(monkeypatch):
+    """A moto DynamoDB client, with fake credentials and nothing from the host's AWS config."""
     import boto3
     from moto import mock_aws
-
-    from vector_store_api.limits.dynamodb_store import DynamoDbBucketStore
 
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
@@ -29,7 +29,14 @@ def dynamodb_store(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
+        yield boto3.client("dynamodb", region_name=REGION)
+
+
+@pytest.fixture
+def dynamodb_store(monkeypatch):
+    from vector_store_api.limits.dynamodb_store import DynamoDbBucketStore
+
+    with moto_dynamodb(monkeypatch) as client:
         client.create_table(
             TableName="rate-limits",
             KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],

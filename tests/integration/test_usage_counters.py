@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
-from test_rate_limiter import REGION, AtomicCalls
+from test_rate_limiter import AtomicCalls, moto_dynamodb
 
 from vector_store_api.services.usage import UsageService
 from vector_store_api.usage import UsageKey, UsageRecorder
@@ -23,18 +23,9 @@ RETENTION_DAYS = 30
 
 @pytest.fixture
 def dynamodb_usage(monkeypatch):
-    import boto3
-    from moto import mock_aws
-
     from vector_store_api.usage.dynamodb_store import DynamoDbUsageStore
 
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
+    with moto_dynamodb(monkeypatch) as client:
         client.create_table(
             TableName="usage",
             KeySchema=[{"AttributeName": "tenant_id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
