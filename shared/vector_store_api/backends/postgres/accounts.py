@@ -60,13 +60,6 @@ class Accounts:
                 "INSERT INTO projects (id, name, created_at) VALUES (%s, %s, %s) RETURNING *", (project_id, name, now)
             ).fetchone()
 
-    def ensure_project(self, project_id: str, name: str, now: int) -> None:
-        with self._db.connection() as conn:
-            conn.execute(
-                "INSERT INTO projects (id, name, created_at) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                (project_id, name, now),
-            )
-
     def get_project(self, project_id: str) -> dict[str, Any] | None:
         with self._db.connection() as conn:
             return conn.execute("SELECT * FROM projects WHERE id = %s", (project_id,)).fetchone()
