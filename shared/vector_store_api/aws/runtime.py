@@ -52,24 +52,19 @@ def traced(handler: Handler) -> Handler:
 
 
 def resolve_secrets(settings: Settings) -> Settings:
-    """Settings with the database URL and OpenAI key fetched from Secrets Manager / SSM."""
+    """Settings with the secrets (database URL, OpenAI key, OpenSearch password, bootstrap admin key)
+    fetched from Secrets Manager / SSM."""
     from pydantic import SecretStr
 
     from . import secrets
-    updates: dict[str, Any] = {}
-    url = secrets.database_url(settings)
-    if url:
-        updates["database_url"] = SecretStr(url)
-    key = secrets.openai_api_key(settings)
-    if key:
-        updates["openai_api_key"] = SecretStr(key)
-    password = secrets.opensearch_password(settings)
-    if password:
-        updates["opensearch_password"] = SecretStr(password)
-    admin_key = secrets.admin_api_key(settings)
-    if admin_key:
-        updates["admin_api_key"] = SecretStr(admin_key)
-    return settings.model_copy(update=updates)
+
+    fetched = {
+        "database_url": secrets.database_url(settings),
+        "openai_api_key": secrets.openai_api_key(settings),
+        "opensearch_password": secrets.opensearch_password(settings),
+        "admin_api_key": secrets.admin_api_key(settings),
+    }
+    return settings.model_copy(update={name: SecretStr(value) for name, value in fetched.items() if value})
 
 
 def build_lambda_services(settings: Settings) -> Services:

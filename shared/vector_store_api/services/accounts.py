@@ -121,7 +121,10 @@ def _iso(ts: int) -> str:
 
 
 class AccountService:
-    def __init__(self, accounts: Accounts, settings: Settings, quota_usage: Callable[[str], QuotaUsage]):
+    def __init__(
+        self, accounts: Accounts, settings: Settings, quota_usage: Callable[[str], QuotaUsage] | None = None
+    ):
+        """`quota_usage`: what a project stores now, for the quotas endpoint (None: no such endpoint)."""
         self._accounts = accounts
         self._defaults = Limits.defaults(settings)
         admin_key = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
@@ -426,7 +429,7 @@ class AccountService:
             max_vector_store_files=limits.max_vector_store_files,
             max_vector_store_bytes=limits.max_vector_store_bytes,
             max_vector_store_chunks=limits.max_vector_store_chunks,
-            usage=self._quota_usage(project_id),
+            usage=self._quota_usage(project_id) if self._quota_usage else QuotaUsage(files=0, bytes=0, chunks=0),
         )
 
     def update_quotas(self, principal: Principal, project_id: str, body: UpdateQuotasRequest) -> ProjectQuotas:

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     db = Database(database_url(settings), max_size=1)
-    accounts = AccountService(Accounts(db), settings, quota_usage=lambda _: None)  # type: ignore[arg-type,return-value]
+    accounts = AccountService(Accounts(db), settings)
     try:
         if args.command == "create-admin":
             key = accounts.create_admin_key(None, CreateAdminApiKeyRequest(name=args.name))

@@ -436,13 +436,11 @@ class Catalog:
         """What a tenant stores now: files and their bytes, and chunks in every store (reserved included)."""
         with self._db.connection() as conn:
             row = conn.execute(
-                "SELECT (SELECT count(*) FROM files WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s))"
-                "         AS files,"
-                "       (SELECT coalesce(sum(bytes), 0)::bigint FROM files"
-                "         WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)) AS bytes,"
-                "       (SELECT coalesce(sum(chunk_count), 0)::bigint FROM vector_store_files"
-                "         WHERE tenant_id = %s AND status IN ('in_progress', 'completed')) AS chunks",
-                (tenant_id, now, tenant_id, now, tenant_id),
+                "SELECT f.files, f.bytes, (SELECT coalesce(sum(chunk_count), 0)::bigint FROM vector_store_files"
+                "         WHERE tenant_id = %s AND status IN ('in_progress', 'completed')) AS chunks"
+                " FROM (SELECT count(*) AS files, coalesce(sum(bytes), 0)::bigint AS bytes FROM files"
+                "       WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)) f",
+                (tenant_id, tenant_id, now),
             ).fetchone()
         return QuotaUsage(files=row["files"], bytes=row["bytes"], chunks=row["chunks"])
 
