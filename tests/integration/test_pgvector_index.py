@@ -131,3 +131,22 @@ def test_deleting_a_store_removes_every_chunk_in_one_go(fx, catalog, database):
     assert all(catalog.get_file(fx.tenant, f, now()) is not None for f in files)  # Files survive
 
 
+
+
+def test_pool_hands_out_the_most_recently_returned_connection(pg_url):
+    """LIFO: back-to-back requests reuse one warm backend instead of rotating over every pooled one."""
+    from vector_store_api.backends.postgres.database import Database
+
+    db = Database(pg_url, min_size=1, max_size=3)
+    try:
+        backend_pid = "SELECT pg_backend_pid() AS pid"
+        with db.connection() as first, db.connection() as second, db.connection() as third:
+            pids = [c.execute(backend_pid).fetchone()["pid"] for c in (first, second, third)]
+        # Returned in the order third, second, first: `first` came back last.
+        for _ in range(5):
+            with db.connection() as conn:
+                assert conn.execute(backend_pid).fetchone()["pid"] == pids[0]
+        with db.connection() as a, db.connection() as b:
+            assert [a.execute(backend_pid).fetchone()["pid"], b.execute(backend_pid).fetchone()["pid"]] == pids[:2]
+    finally:
+        db.close()

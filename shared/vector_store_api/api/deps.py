@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited
@@ -29,15 +30,16 @@ async def services(request: Request) -> Any:
 
 
 # ------------------------------------------------------------------------------ who is calling
-def principal(request: Request, svc: Any = Depends(services)) -> Principal:
-    """The caller's key: 401 when missing, unknown, revoked or expired."""
+async def principal(request: Request, svc: Any = Depends(services)) -> Principal:
+    """The caller's key: 401 when missing, unknown, revoked or expired. A cached key costs no thread
+    hop; a lookup runs in the thread pool."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed(MISSING_KEY_MESSAGE)
     _reject_nul(request)
-    caller = svc.accounts.authenticate(token)
+    caller = svc.accounts.authenticate_cached(token) or await run_in_threadpool(svc.accounts.authenticate, token)
     setattr(request.state, PRINCIPAL_STATE, caller)
     return caller
 
@@ -105,12 +107,12 @@ def _retry_in(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.3g}s"
 
 
-def rate_limit(request: Request, caller: Principal = Depends(principal), svc: Any = Depends(services)) -> None:
+async def rate_limit(request: Request, caller: Principal = Depends(principal), svc: Any = Depends(services)) -> None:
     """Requests per minute per key; runs right after authentication, before any other check."""
     limit, window = caller.requests_per_minute, svc.settings.rate_limit_window_seconds
-    decision = svc.limiter.acquire("req:" + caller.key_id, limit, window)
-    if decision.limit <= 0:
+    if limit <= 0:  # unlimited: no bucket to take from
         return
+    decision = await run_in_threadpool(svc.limiter.acquire, "req:" + caller.key_id, limit, window)
     setattr(request.state, RATE_LIMIT_STATE, decision)
     if not decision.allowed:
         raise RateLimited(

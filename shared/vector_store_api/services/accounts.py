@@ -156,10 +156,23 @@ class AccountService:
 
     # ------------------------------------------------------------------ authentication
     def authenticate(self, token: str) -> Principal:
+        cached = self.authenticate_cached(token)
+        if cached is not None:
+            return cached
+        match, fetched = self._match(hash_key(token))
+        return self._principal(token, match, fetched)
+
+    def authenticate_cached(self, token: str) -> Principal | None:
+        """`authenticate` without I/O: None when the key's row is not cached (call `authenticate`)."""
         presented = hash_key(token)
         if self._bootstrap_hash is not None and hmac.compare_digest(presented, self._bootstrap_hash):
             return self._org_admin(BOOTSTRAP_KEY_ID)
-        match, fetched = self._match(presented)
+        cached = self._cache.get(presented)
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        return self._principal(token, cached[1], False)
+
+    def _principal(self, token: str, match: KeyMatch, fetched: bool) -> Principal:
         self._keys_enabled = self._keys_enabled or match.keys_exist
         key = match.key
         if key is None:

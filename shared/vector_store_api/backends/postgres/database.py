@@ -65,6 +65,21 @@ def stop_embedded_servers() -> None:
 
 
 
+class LifoConnectionPool(ConnectionPool):
+    """Hands out the most recently returned connection first (psycopg_pool's is FIFO).
+
+    Round-robin over every pooled connection sends each query to a backend process that has been
+    idle longest, whose caches and page mappings of the shared buffers are cold: measured here, an
+    HNSW search took 3.6 ms instead of 2.6 ms rotating over 8 connections. LIFO keeps a few
+    connections hot and lets the idle ones age out (`max_idle`): the pool shrinks from the left,
+    which now holds the least recently used connection.
+    """
+
+    def _get_ready_connection(self, timeout: float | None) -> Connection | None:
+        self._pool.rotate(1)  # called under the pool's lock; the newest moves to the left end
+        return super()._get_ready_connection(timeout)
+
+
 class Database:
     """Owns the pool; the schema is migrated once when the pool opens."""
 
@@ -74,7 +89,7 @@ class Database:
         # Migrate before the pool's connections register the `vector` type (it needs the extension).
         with Connection.connect(url, autocommit=True) as conn:
             migrate(conn)
-        self.pool = ConnectionPool(
+        self.pool = LifoConnectionPool(
             url,
             min_size=min_size,
             max_size=max_size,
