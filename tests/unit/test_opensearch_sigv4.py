@@ -179,8 +179,13 @@ def aws_env(monkeypatch, tmp_path, server):
 
 
 def sigv4_settings(url: str, service: str = "es", region: str | None = REGION) -> Settings:
+    # Compressed bodies: the signature must cover the bytes sent (the harder case).
     return Settings(
-        opensearch_url=url, opensearch_auth="sigv4", opensearch_aws_service=service, opensearch_region=region
+        opensearch_url=url,
+        opensearch_auth="sigv4",
+        opensearch_aws_service=service,
+        opensearch_region=region,
+        opensearch_http_compress=True,
     )
 
 
@@ -303,7 +308,9 @@ def test_client_connection_settings_follow_the_url():
     (host,) = client.transport.hosts
     assert host["host"] == "search.example.com" and host["port"] == 443 and host.get("use_ssl", True)
     connection = client.transport.get_connection()
-    assert connection.use_ssl and connection.http_compress
+    assert connection.use_ssl and not connection.http_compress
+    compressed = build_client(Settings(opensearch_url="https://search.example.com", opensearch_http_compress=True))
+    assert compressed.transport.get_connection().http_compress
     plain = build_client(Settings(opensearch_url="http://localhost"))
     assert plain.transport.hosts[0]["port"] == 80  # not opensearch-py's default 9200
     assert not plain.transport.get_connection().use_ssl

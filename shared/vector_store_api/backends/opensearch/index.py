@@ -145,7 +145,7 @@ def build_client(settings: Any) -> Any:
         "hosts": [host],
         "use_ssl": use_ssl,
         "verify_certs": settings.opensearch_verify_certs,
-        "http_compress": True,
+        "http_compress": settings.opensearch_http_compress,
         "timeout": 30,
         "max_retries": 3,
         "retry_on_timeout": True,
