@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections import Counter
 from functools import lru_cache
@@ -15,8 +14,8 @@ _TOKEN_RE = re.compile(r"\w+")
 
 
 @lru_cache(maxsize=1 << 18)
-def _bucket(feature: str, dimension: int) -> tuple[int, float]:
-    """Map a feature to (bucket, sign).
+def _bucket(feature: str, dimension: int) -> int:
+    """Map a feature to 2 * bucket + (1 if its sign is negative else 0).
 
     blake2b rather than hash(): Python's str hash is salted per process, and the
     vectors must be identical across processes and machines.
@@ -24,7 +23,7 @@ def _bucket(feature: str, dimension: int) -> tuple[int, float]:
     digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
     h = int.from_bytes(digest, "little")
     # Lowest bit picks the sign, the rest the bucket, so the two are independent.
-    return (h >> 1) % dimension, (1.0 if h & 1 else -1.0)
+    return 2 * ((h >> 1) % dimension) + (0 if h & 1 else 1)
 
 
 def _features(text: str) -> Counter[str]:
@@ -53,20 +52,18 @@ class HashEmbedder:
         self.model = model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        for row, text in enumerate(texts):
-            for feature, tf in _features(text).items():
-                col, sign = _bucket(feature, self.dimension)
-                rows.append(row)
-                cols.append(col)
-                vals.append(sign * (1.0 + math.log(tf)))
         n, dim = len(texts), self.dimension
-        # bincount sums colliding features (and is much faster than np.add.at).
-        flat = np.asarray(rows, dtype=np.int64) * dim + np.asarray(cols, dtype=np.int64)
-        summed = np.bincount(flat, weights=np.asarray(vals, dtype=np.float64), minlength=n * dim)
-        out = summed.reshape(n, dim).astype(np.float32)
+        summed = np.zeros((n, dim), dtype=np.float64)
+        for row, text in enumerate(texts):
+            counts = _features(text)
+            if not counts:
+                continue
+            codes = np.fromiter((_bucket(feature, dim) for feature in counts), dtype=np.int64, count=len(counts))
+            weights = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+            weights[codes & 1 == 1] *= -1.0
+            # bincount sums colliding features (and is much faster than np.add.at).
+            summed[row] = np.bincount(codes >> 1, weights=weights, minlength=dim)
+        out = summed.astype(np.float32)
         norms = np.linalg.norm(out, axis=1)
         # No tokens, or (rarely) features cancelling out exactly: fall back to e_0.
         empty = norms == 0
