@@ -60,21 +60,26 @@ class KeyOwner(ResponseModel):
     role: str | None = None
 
 
-class ProjectApiKey(ResponseModel):
-    object: Literal["organization.project.api_key"] = "organization.project.api_key"
+class _ApiKey(ResponseModel):
+    """Fields common to project and admin keys."""
+
     id: str
     name: str
     redacted_value: str
     created_at: int
     last_used_at: int | None = None
     expires_at: int | None = None
+    value: str | None = SHOWN_ONCE  # the key itself, in the create response only
+
+
+class ProjectApiKey(_ApiKey):
+    object: Literal["organization.project.api_key"] = "organization.project.api_key"
     owner: KeyOwner
     owner_project_access: Literal["active", "inactive"]
     project_id: str
     role: Role
     vector_store_ids: list[str] | None = None  # null: every vector store of the project
     requests_per_minute: int | None = None  # null: the project's limit
-    value: str | None = SHOWN_ONCE  # the key itself, in the create response only
 
 
 # OpenAI's key scopes this service understands: [] is every permission of the key's role (at least
@@ -117,16 +122,9 @@ class UpdateProjectApiKeyRequest(_KeyFields):
     role: Role | None = None
 
 
-class AdminApiKey(ResponseModel):
+class AdminApiKey(_ApiKey):
     object: Literal["organization.admin_api_key"] = "organization.admin_api_key"
-    id: str
-    name: str
-    redacted_value: str
-    created_at: int
-    last_used_at: int | None = None
-    expires_at: int | None = None
     owner: KeyOwner = KeyOwner(type="user", role="owner")
-    value: str | None = SHOWN_ONCE
 
 
 class CreateAdminApiKeyRequest(RequestModel):

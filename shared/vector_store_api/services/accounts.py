@@ -498,14 +498,12 @@ def _key_changes(body: CreateProjectApiKeyRequest | UpdateProjectApiKeyRequest, 
     return changes
 
 
+_KEY_COLUMNS = ("id", "name", "redacted_value", "created_at", "last_used_at", "expires_at")
+
+
 def _to_project_key(row: dict[str, Any], project_active: bool, value: str | None = None) -> ProjectApiKey:
     return ProjectApiKey(
-        id=row["id"],
-        name=row["name"],
-        redacted_value=row["redacted_value"],
-        created_at=row["created_at"],
-        last_used_at=row["last_used_at"],
-        expires_at=row["expires_at"],
+        **{column: row[column] for column in _KEY_COLUMNS},
         owner=KeyOwner(
             type="service_account",
             service_account={"id": row["id"], "name": row["name"], "created_at": row["created_at"], "role": row["role"]},
@@ -520,12 +518,4 @@ def _to_project_key(row: dict[str, Any], project_active: bool, value: str | None
 
 
 def _to_admin_key(row: dict[str, Any], value: str | None = None) -> AdminApiKey:
-    return AdminApiKey(
-        id=row["id"],
-        name=row["name"],
-        redacted_value=row["redacted_value"],
-        created_at=row["created_at"],
-        last_used_at=row["last_used_at"],
-        expires_at=row["expires_at"],
-        value=value,
-    )
+    return AdminApiKey(**{column: row[column] for column in _KEY_COLUMNS}, value=value)
