@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--onnx-chunks", type=int, default=200, help="chunks for the ONNX part (default %(default)s)")
     p.add_argument("--recall-local-chunks", type=int, default=4000,
                    help="chunks for the recall_local part (real embeddings; default %(default)s)")
-    p.add_argument("--cold-start-runs", type=int, default=5, help="interpreters per handler (default %(default)s)")
+    p.add_argument("--cold-start-runs", type=int, default=9, help="interpreters per handler (default %(default)s)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results (a .md copy next to it)")
     args = p.parse_args(argv)

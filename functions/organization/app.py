@@ -1,6 +1,11 @@
 """Organization API: /v1/organization/... (projects, API keys, rate limits, quotas, usage)."""
 
-from vector_store_api.api.routes.organization import router
-from vector_store_api.aws.runtime import http_handler
+import gc
+
+gc.disable()  # until end_init(): see there
+
+from vector_store_api.api.routes.organization import router  # noqa: E402
+from vector_store_api.aws.runtime import end_init, http_handler  # noqa: E402
 
 handler = http_handler([router], route_group="organization")
+end_init()

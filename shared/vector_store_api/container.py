@@ -79,6 +79,7 @@ class Services:
 
     def close(self) -> None:
         self.usage.flush()
+        self.search.close()
         close_queue = getattr(self.queue, "close", None)
         if close_queue:
             close_queue()

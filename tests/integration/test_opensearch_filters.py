@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -251,6 +252,53 @@ def test_short_approximate_results_fall_back_to_an_exact_search(os_index, crowde
     assert [h.text for h in hits] == [f"chunk {i} of {rare}" for i in brute_force(rare_vectors, query, 50)]
     assert len(short.dense_search(store, query, 50, ComparisonFilter(type="eq", key="n", value=2))) == 7
 
+
+class RequestLog:
+    """Wraps the client and records the bodies of the search requests it sends."""
+
+    def __init__(self, client):
+        self._client = client
+        self.searches: list[dict] = []
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def msearch(self, body, **kwargs):
+        self.searches += body[1::2]
+        return self._client.msearch(body=body, **kwargs)
+
+    def search(self, index=None, body=None, **kwargs):
+        self.searches.append(body)
+        return self._client.search(index=index, body=body, **kwargs)
+
+    def count(self, index=None, body=None, **kwargs):
+        self.searches.append(body)
+        return self._client.count(index=index, body=body, **kwargs)
+
+
+def test_a_filter_on_a_large_store_is_scored_exactly_in_one_request_up_to_the_bound(os_index, crowded_store):
+    """Exact first (bounded by exact_search_max_chunks), k-NN only when the subset is larger."""
+    store, rare, rare_vectors, _, _ = crowded_store
+    log = RequestLog(os_index._client)
+    searcher = OpenSearchIndex(
+        log, engine=os_index.engine, index_prefix=os_index._prefix, hnsw_ef_search=40, exact_search_max_chunks=1000
+    )
+    large = replace(store, chunk_estimate=2157)
+    query = unit_rows(np.random.default_rng(8), 1)[0]
+
+    hits = searcher.dense_search(large, query, 50, ComparisonFilter(type="eq", key="team", value="rare"))  # 150 match
+    assert [h.text for h in hits] == [f"chunk {i} of {rare}" for i in brute_force(rare_vectors, query, 50)]
+    assert [list(body["query"]) for body in log.searches] == [["script_score"]]
+
+    log.searches.clear()
+    hits = searcher.dense_search(large, query, 10, ComparisonFilter(type="eq", key="team", value="bulk"))  # 2000 match
+    assert len(hits) == 10 and len({h.file_id for h in hits} & {rare}) == 0
+    assert [list(body["query"]) for body in log.searches] == [["script_score"], ["knn"]]
+    assert log.searches[0]["terminate_after"] == 1000
+
+    log.searches.clear()
+    searcher.dense_search(large, query, 10, None)  # unfiltered, above the bound: k-NN alone
+    assert [list(body["query"]) for body in log.searches] == [["knn"]]
 
 def test_scores_are_cosine_similarities(os_index):
     store = new_store(os_index)

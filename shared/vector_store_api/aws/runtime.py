@@ -7,6 +7,7 @@ invocation the container serves.
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -118,6 +119,15 @@ def reset_services() -> None:
         if _services is not None:
             _services.db.close()
         _services = None
+
+
+def end_init() -> None:
+    """Ends a handler module's init phase, which began with `gc.disable()`: what init made (modules,
+    classes, routes, models) lives as long as the container, so instead of being scanned by the
+    cycle collector (two full collections while FastAPI builds a handler's routes, ~20 ms of its
+    cold start here) it is moved out of the collector's sight, then collection resumes."""
+    gc.freeze()
+    gc.enable()
 
 
 def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[dict, Any], dict]:

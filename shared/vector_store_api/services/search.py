@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..backends.base import VectorIndex
@@ -19,6 +20,8 @@ EmbedderFor = Callable[[str, str, int], Embedder]
 # Candidates fetched from each list before fusion, relative to the results wanted.
 CANDIDATE_FACTOR = 4
 MIN_CANDIDATES = 40
+# Threads running hybrid searches' text queries beside their dense queries (I/O waits, mostly).
+TEXT_SEARCH_THREADS = 4
 
 
 class SearchService:
@@ -35,6 +38,10 @@ class SearchService:
         self._stores = stores
         self._embedder_for = embedder_for
         self._rewriter = rewriter
+        self._text_searches = ThreadPoolExecutor(TEXT_SEARCH_THREADS, thread_name_prefix="text-search")
+
+    def close(self) -> None:
+        self._text_searches.shutdown(wait=False, cancel_futures=True)
 
     def search(self, tenant_id: str, store_id: str, request: SearchRequest) -> SearchResultsPage:
         config = self._stores.store_config(tenant_id, store_id, usable=True)
@@ -50,11 +57,16 @@ class SearchService:
         # Fusion re-ranks, so it needs a deeper pool; without it each list's top k is enough.
         candidates = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if hybrid else k
 
+        # A hybrid search's two queries are independent: the text one runs beside the dense one.
+        texts = [
+            self._text_searches.submit(self._index.text_search, store, query, candidates, request.filters)
+            for query in (queries if hybrid else [])
+        ]
         ranked_lists = []
-        for query, vector in zip(queries, vectors, strict=True):
+        for i, vector in enumerate(vectors):
             ranked_lists.append(self._index.dense_search(store, vector, candidates, request.filters))
             if hybrid:
-                ranked_lists.append(self._index.text_search(store, query, candidates, request.filters))
+                ranked_lists.append(texts[i].result())
         scored = reciprocal_rank_fusion(ranked_lists) if hybrid else best_similarity(ranked_lists)
         threshold = ranking.score_threshold if ranking else 0.0
         top = [(hit, score) for hit, score in scored if score >= threshold][:k]
