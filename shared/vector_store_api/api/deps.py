@@ -1,7 +1,5 @@
 """Request-scoped dependencies: the tenant, the services, and JSON bodies validated the OpenAI way."""
 
-from __future__ import annotations
-
 from typing import Any, Callable, TypeVar
 
 from fastapi import Depends, Request

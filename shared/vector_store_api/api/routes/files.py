@@ -1,7 +1,5 @@
 """/v1/files"""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile

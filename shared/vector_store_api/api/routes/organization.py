@@ -4,8 +4,6 @@ Named after OpenAI's admin API where it has an equivalent. Organization admin ke
 endpoint; a project key with the `admin` role only its own project's, read-only for limits/quotas.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request

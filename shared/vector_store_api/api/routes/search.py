@@ -1,7 +1,5 @@
 """/v1/vector_stores/{id}/search"""
 
-from __future__ import annotations
-
 from fastapi import APIRouter, Depends
 
 from ...models.search import SearchRequest

@@ -1,7 +1,5 @@
 """/v1/vector_stores/{id}/files and /v1/vector_stores/{id}/file_batches"""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query

@@ -1,7 +1,5 @@
 """/v1/vector_stores (the stores themselves)."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
