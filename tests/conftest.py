@@ -7,15 +7,12 @@ tests, and handed to the product through its settings; the product code never kn
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+from bench.servers import ApiServer
 
 pytest_plugins = ["opensearch_fixture"]  # the session's real OpenSearch (`opensearch_url`)
 
@@ -24,12 +21,6 @@ SHARED = REPO.parent / "shared"
 if (SHARED / "tiktoken-cache").is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken-cache"))
 MODEL_DIR = Path(os.environ.get("LOCAL_EMBEDDING_MODEL_DIR", SHARED / "models" / "all-MiniLM-L6-v2-onnx"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -50,59 +41,23 @@ def database(pg_url):
     db.close()
 
 
-class ServerProcess:
-    """`python -m vector_store_api.local.server` on a free port, with its own data dir."""
+class ServerProcess(ApiServer):
+    """The local API server in a subprocess (bench/servers.py), with the test suites' settings."""
 
     def __init__(self, data_dir: Path, **env: str):
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.log_path = data_dir / "server.log"
-        self.env = {
-            **os.environ,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "DATA_DIR": str(data_dir),
-            "POLL_AFTER_MS": "100",
-            "EXPIRY_SWEEP_SECONDS": "0.5",
-            # Effectively unlimited: the suites' tests share servers; tests/e2e/test_rate_limits.py
-            # starts its own servers with small limits.
-            "RATE_LIMIT_REQUESTS_PER_MINUTE": "1000000",
-            "STORE_WRITES_PER_MINUTE": "1000000",
-        }
-        self.env.pop("DATABASE_URL", None)
-        self.env.update(env)
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 120) -> "ServerProcess":
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vector_store_api.local.server"], env=self.env, stdout=log, stderr=log
+        super().__init__(
+            data_dir,
+            **{
+                "EXPIRY_SWEEP_SECONDS": "0.5",
+                # Effectively unlimited: the suites' tests share servers; tests/e2e/test_rate_limits.py
+                # starts its own servers with small limits.
+                "RATE_LIMIT_REQUESTS_PER_MINUTE": "1000000",
+                "STORE_WRITES_PER_MINUTE": "1000000",
+                **env,
+            },
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(self.base_url + "/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"server did not become healthy:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+        if "DATABASE_URL" not in env:  # its own embedded database, whatever the caller's environment says
+            self.env.pop("DATABASE_URL", None)
 
     @property
     def backend(self) -> str:
@@ -125,11 +80,6 @@ class ServerProcess:
             sql, params = sql + " AND file_id = %s", [*params, file_id]
         with psycopg.connect(self.database_url) as conn:
             return conn.execute(sql, params).fetchone()[0]
-
-    @property
-    def database_url(self) -> str:
-        """The embedded database this server uses (for tests that move its clock, e.g. expiry)."""
-        return f"postgresql://postgres:@/postgres?host={self.data_dir / 'postgres'}"
 
 
 @pytest.fixture(scope="session", params=["pgvector", "opensearch"])

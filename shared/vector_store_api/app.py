@@ -22,7 +22,6 @@ from .errors import ServerError
 log = logging.getLogger(__name__)
 
 
-
 def all_routers() -> tuple[APIRouter, ...]:
     from .api.routes import files, organization, search, vector_store_files, vector_stores
 

@@ -63,8 +63,6 @@ def stop_embedded_servers() -> None:
         _embedded_servers.pop().cleanup()
 
 
-
-
 class LifoConnectionPool(ConnectionPool):
     """Hands out the most recently returned connection first (psycopg_pool's is FIFO).
 
