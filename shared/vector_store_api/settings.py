@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Serverless (aoss) has no refresh: writes wait up to this long until they are searchable.
     opensearch_visibility_timeout: float = 120.0
     opensearch_replicas: int = 0
+    # Pooled connections to the node; unset: one per thread that may use it (requests + ingest workers).
+    opensearch_pool_size: int | None = Field(None, ge=1)
 
     # Embeddings
     embedding_provider: Literal["openai", "local", "hash"] = "local"
@@ -73,7 +75,9 @@ class Settings(BaseSettings):
     query_rewrite_model: str | None = None
 
     # AWS (serverless). Secrets are referenced by id and fetched at cold start, never passed as values.
-    database_secret_id: str | None = None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
+    database_secret_id: str | None = (
+        None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
+    )
     database_url_parameter: str | None = None  # SSM SecureString holding the URL (alternative to the secret)
     # For secrets holding only username/password (RDS-managed master user secrets):
     database_host: str | None = None

@@ -166,7 +166,9 @@ def test_rewrite_query(topic_store):
     listed = search(client, store_id, [question, "Could you tell me about the bakery?"], rewrite_query=True)
     assert len(listed.search_query) == 2
     assert listed.search_query[0] == rewritten
-    assert "bakery" in listed.search_query[1].lower() and listed.search_query[1] != "Could you tell me about the bakery?"
+    assert (
+        "bakery" in listed.search_query[1].lower() and listed.search_query[1] != "Could you tell me about the bakery?"
+    )
 
 
 def test_score_threshold(topic_store):
@@ -219,6 +221,101 @@ def test_threshold_with_ranker_none_is_cosine(topic_store):
     # The identical text has cosine 1 with itself; nothing else comes close with distinct words.
     assert [hit.file_id for hit in page.data] == [ids["telescope"]]
     assert page.data[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def mode(name: str) -> dict:
+    """`search_mode` is not in OpenAI's schema: sent as clients of OGX send it."""
+    return {"extra_body": {"search_mode": name}}
+
+
+def ranked(page) -> list[tuple[str, float]]:
+    return [(hit.file_id, hit.score) for hit in page.data]
+
+
+def test_search_modes(topic_store):
+    client, store_id, ids = topic_store
+    query = "volcano lava crater"
+    vector = search(client, store_id, query, **mode("vector"))
+    assert ranked(vector) == ranked(search(client, store_id, query, ranking_options={"ranker": "none"}))
+    assert len(vector.data) == len(TOPICS)  # every chunk has a cosine similarity
+
+    keyword = search(client, store_id, query, max_num_results=50, **mode("keyword"))
+    assert_results_page(keyword)
+    assert [hit.file_id for hit in keyword.data] == [ids["volcano"]]  # only chunks holding a query word
+    assert keyword.data[0].score == 1.0  # BM25 relative to the best hit
+    two_words = search(client, store_id, "office orchard", max_num_results=50, **mode("keyword"))
+    assert {hit.file_id for hit in two_words.data} == {ids["office"], ids["orchard"]}
+    assert two_words.data[0].score == 1.0 and 0 < two_words.data[1].score <= 1.0
+    assert search(client, store_id, "zeppelin", **mode("keyword")).data == []
+    assert search(client, store_id, "the and of", **mode("keyword")).data == []  # stop words only
+
+    hybrid = search(client, store_id, query, **mode("hybrid"))
+    assert ranked(hybrid) == ranked(search(client, store_id, query))  # the default
+    assert hybrid.data[0].file_id == ids["volcano"] and hybrid.data[0].score == 1.0  # first in both lists
+
+
+def test_hybrid_weights(topic_store):
+    client, store_id, ids = topic_store
+    query = "orchard apples telescope"
+
+    def weighted(embedding: float, text: float):
+        options = {"hybrid_search": {"embedding_weight": embedding, "text_weight": text}}
+        return search(client, store_id, query, max_num_results=50, ranking_options=options)  # type: ignore[typeddict-unknown-key]
+
+    vector = search(client, store_id, query, max_num_results=50, **mode("vector"))
+    keyword = search(client, store_id, query, max_num_results=50, **mode("keyword"))
+    dense_only, text_only = weighted(1, 0), weighted(0, 1)
+    assert [h.file_id for h in dense_only.data] == [h.file_id for h in vector.data]
+    assert [h.file_id for h in text_only.data][: len(keyword.data)] == [h.file_id for h in keyword.data]
+    assert dense_only.data[0].score == 1.0 and text_only.data[0].score == 1.0
+    equal = weighted(0.5, 0.5)
+    assert ranked(equal) == ranked(search(client, store_id, query, max_num_results=50))  # RRF's ratio, not its scale
+    for page in (dense_only, text_only, equal, weighted(3, 1)):
+        assert_results_page(page)
+
+    for bad in (
+        {"embedding_weight": -1, "text_weight": 1},
+        {"embedding_weight": 0, "text_weight": 0},
+        {"embedding_weight": 1},
+        {"embedding_weight": "1", "text_weight": 1},
+    ):
+        with pytest.raises(openai.BadRequestError):
+            search(client, store_id, query, ranking_options={"hybrid_search": bad})  # type: ignore[typeddict-unknown-key]
+
+
+def test_mode_errors(topic_store):
+    client, store_id, _ = topic_store
+    for bad in ("semantic", "", 1, ["vector"]):
+        with pytest.raises(openai.BadRequestError) as error:
+            search(client, store_id, "bakery", extra_body={"search_mode": bad})
+        assert error.value.body["param"] == "search_mode"
+    assert search(client, store_id, "bakery", extra_body={"search_mode": None}).data  # null: the default
+    with pytest.raises(openai.BadRequestError) as error:
+        search(client, store_id, "bakery", ranking_options={"ranker": "none"}, **mode("keyword"))
+    assert "ranker 'none'" in error.value.message
+    assert search(client, store_id, "bakery", ranking_options={"ranker": "none"}, **mode("vector")).data
+
+
+@pytest.mark.parametrize("search_mode", ["hybrid", "vector", "keyword"])
+def test_the_first_n_hits_are_the_search_for_n(server, search_mode):
+    """The ranking never depends on max_num_results (each list is fetched at one depth)."""
+    client = make_client(server.base_url)
+    store = client.vector_stores.create(name="depth")
+    words = "river stone ash cedar maple harbor lantern meadow copper willow".split()
+    text = "\n\n".join(f"Note {i}: " + " ".join(words[(i * j) % len(words)] for j in range(1, 12)) for i in range(80))
+    attach_text(
+        client,
+        store.id,
+        "notes.txt",
+        text,
+        chunking_strategy={"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}},
+    )
+    for query in ("river ash", "maple lantern copper", "willow"):
+        deep = search(client, store.id, query, max_num_results=50, **mode(search_mode)).data
+        assert len(deep) > 10
+        for n in (1, 5, 10, 20):
+            page = search(client, store.id, query, max_num_results=n, **mode(search_mode))
+            assert [(h.content[0].text, h.score) for h in page.data] == [(h.content[0].text, h.score) for h in deep[:n]]
 
 
 # ---------------------------------------------------------------------- filter store
@@ -335,7 +432,10 @@ FILTER_CASES = [
                         {"type": "gte", "key": "score", "value": 1},
                     ],
                 },
-                {"type": "and", "filters": [{"type": "nin", "key": "team", "value": ["alpha", "beta", "gamma"]}, eq("level", "5")]},
+                {
+                    "type": "and",
+                    "filters": [{"type": "nin", "key": "team", "value": ["alpha", "beta", "gamma"]}, eq("level", "5")],
+                },
             ],
         },
         "cf",
@@ -368,7 +468,12 @@ def test_filter(filter_store, case_filter, expected):
     names = {file_id: name for name, file_id in ids.items()}
     for ranker in ("auto", "none"):
         page = search(
-            client, store_id, "common record", filters=case_filter, max_num_results=50, ranking_options={"ranker": ranker}
+            client,
+            store_id,
+            "common record",
+            filters=case_filter,
+            max_num_results=50,
+            ranking_options={"ranker": ranker},
         )
         assert_results_page(page)
         found = [names[hit.file_id] for hit in page.data]
@@ -404,9 +509,21 @@ def test_unfiltered_returns_every_doc(filter_store):
         [eq("team", "alpha")],
     ],
     ids=[
-        "unknown-type", "in-non-array", "nin-non-array", "eq-array", "missing-key", "missing-value", "empty-key",
-        "object-value", "null-value", "extra-field", "empty-compound", "compound-without-filters",
-        "nested-unknown-type", "nested-missing-value", "list-instead-of-object",
+        "unknown-type",
+        "in-non-array",
+        "nin-non-array",
+        "eq-array",
+        "missing-key",
+        "missing-value",
+        "empty-key",
+        "object-value",
+        "null-value",
+        "extra-field",
+        "empty-compound",
+        "compound-without-filters",
+        "nested-unknown-type",
+        "nested-missing-value",
+        "list-instead-of-object",
     ],
 )
 def test_invalid_filters(filter_store, bad_filter):
@@ -426,7 +543,8 @@ def test_non_finite_numbers_are_rejected(filter_store, server, number):
         '{"query": "common", "filters": {"type": "eq", "key": "year", "value": %s}}' % number,
         '{"query": "common", "filters": {"type": "gt", "key": "year", "value": %s}}' % number,
         '{"query": "common", "filters": {"type": "in", "key": "year", "value": [2021, %s]}}' % number,
-        '{"query": "common", "filters": {"type": "or", "filters": [{"type": "lt", "key": "score", "value": %s}]}}' % number,
+        '{"query": "common", "filters": {"type": "or", "filters": [{"type": "lt", "key": "score", "value": %s}]}}'
+        % number,
         '{"query": "common", "ranking_options": {"score_threshold": %s}}' % number,
     ]
     with httpx.Client(base_url=server.base_url + "/v1", headers=headers, timeout=30) as raw:
@@ -454,7 +572,8 @@ def test_filter_sees_attribute_updates(server):
 
 def bulk_text(lines: int) -> str:
     return "\n".join(
-        f"Bulk line {i} reports widget{i % 211} output and gadget{i % 97} load in sector {i % 13}." for i in range(lines)
+        f"Bulk line {i} reports widget{i % 211} output and gadget{i % 97} load in sector {i % 13}."
+        for i in range(lines)
     )
 
 
@@ -545,7 +664,12 @@ def test_selective_filter_in_large_store(trap_setup):
     query = "Bulk line widget output gadget load sector"  # matches the bulk, not the needle
     for ranker in ("auto", "none"):
         page = search(
-            client, store_id, query, max_num_results=50, filters=eq("kind", "needle"), ranking_options={"ranker": ranker}
+            client,
+            store_id,
+            query,
+            max_num_results=50,
+            filters=eq("kind", "needle"),
+            ranking_options={"ranker": ranker},
         )
         assert_results_page(page)
         assert len(page.data) == needle_chunks, ranker

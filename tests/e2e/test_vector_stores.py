@@ -33,8 +33,6 @@ def extra(model, name: str):
     return model.model_extra[name]
 
 
-
-
 # ------------------------------------------------------------------ create
 
 

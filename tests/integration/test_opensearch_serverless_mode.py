@@ -1,4 +1,3 @@
-
 """OpenSearchIndex(serverless=True), the Amazon OpenSearch Serverless path, against the local OpenSearch.
 
 - The WHOLE backend contract suite (test_backend_contract.py) runs again here with the serverless

@@ -80,9 +80,7 @@ class StaticChunkingStrategy(RequestModel):
     static: StaticChunkingConfig
 
 
-ChunkingStrategyParam = Annotated[
-    Union[AutoChunkingStrategy, StaticChunkingStrategy], Field(discriminator="type")
-]
+ChunkingStrategyParam = Annotated[Union[AutoChunkingStrategy, StaticChunkingStrategy], Field(discriminator="type")]
 
 
 class StaticChunking(ResponseModel):

@@ -13,6 +13,7 @@ from .vector_stores import FileContent
 Scalar = Union[StrictStr, StrictBool, StrictInt, StrictFloat]
 ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
 LIST_OPERATORS = frozenset({"in", "nin"})
+MAX_NUM_RESULTS = 50
 
 
 class ComparisonFilter(RequestModel):
@@ -52,17 +53,36 @@ class CompoundFilter(RequestModel):
 CompoundFilter.model_rebuild()
 
 
+SearchMode = Literal["vector", "keyword", "hybrid"]
+
+
+class HybridSearchOptions(RequestModel):
+    """Weights of the two lists in the reciprocal-rank fusion (the Responses `file_search` tool's)."""
+
+    embedding_weight: float = Field(ge=0.0, allow_inf_nan=False, strict=True)
+    text_weight: float = Field(ge=0.0, allow_inf_nan=False, strict=True)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "HybridSearchOptions":
+        if self.embedding_weight + self.text_weight <= 0:
+            raise ValueError("embedding_weight and text_weight cannot both be 0")
+        return self
+
+
 class RankingOptions(RequestModel):
     ranker: Literal["none", "auto", "default-2024-11-15"] = "auto"
     score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    hybrid_search: HybridSearchOptions | None = None
 
 
 class SearchRequest(RequestModel):
     query: Union[StrictStr, list[StrictStr]]
     filters: Filter | None = None
-    max_num_results: int = Field(default=10, ge=1, le=50)
+    max_num_results: int = Field(default=10, ge=1, le=MAX_NUM_RESULTS)
     ranking_options: RankingOptions | None = None
     rewrite_query: bool = False
+    # Not in OpenAI's schema (clients send it with `extra_body`, as for OGX): which lists rank.
+    search_mode: SearchMode | None = None
 
     @model_validator(mode="after")
     def _non_empty_query(self) -> "SearchRequest":
@@ -70,6 +90,20 @@ class SearchRequest(RequestModel):
         if not queries or not any(q.strip() for q in queries):
             raise ValueError("query must be a non-empty string or a non-empty list of strings")
         return self
+
+    @model_validator(mode="after")
+    def _ranker_none_is_vector_search(self) -> "SearchRequest":
+        if self.ranking_options and self.ranking_options.ranker == "none" and self.search_mode not in (None, "vector"):
+            raise ValueError(
+                f"ranker 'none' is a vector search; it cannot be combined with search_mode '{self.search_mode}'"
+            )
+        return self
+
+    def mode(self) -> SearchMode:
+        """`search_mode`, else `hybrid`; `ranker: none` (no fusion) means `vector`."""
+        if self.search_mode is not None:
+            return self.search_mode
+        return "vector" if self.ranking_options and self.ranking_options.ranker == "none" else "hybrid"
 
     def queries(self) -> list[str]:
         items = [self.query] if isinstance(self.query, str) else self.query

@@ -9,17 +9,19 @@ from ..backends.base import VectorIndex
 from ..backends.postgres.catalog import Catalog
 from ..embeddings.base import Embedder
 from ..ids import now
-from ..models.search import SearchRequest, SearchResult, SearchResultsPage
+from ..models.search import MAX_NUM_RESULTS, SearchRequest, SearchResult, SearchResultsPage
 from ..models.vector_stores import FileContent
-from .fusion import best_similarity, reciprocal_rank_fusion
+from .fusion import best_similarity, reciprocal_rank_fusion, relative_to_best
 from .query_rewrite import QueryRewriter
 from .vector_stores import VectorStoreService
 
 EmbedderFor = Callable[[str, str, int], Embedder]
 
-# Candidates fetched from each list before fusion, relative to the results wanted.
-CANDIDATE_FACTOR = 4
-MIN_CANDIDATES = 40
+# Every list is fetched at one depth whatever max_num_results is, so the first n hits of a search
+# for k > n are the hits of the search for n (an ANN index, e.g. OpenSearch's lucene HNSW, explores
+# more with a larger k). Fusion re-ranks, so it needs a deeper pool (bench: nDCG@10 by depth).
+HYBRID_CANDIDATES = 100
+SINGLE_LIST_DEPTH = MAX_NUM_RESULTS
 # Threads running hybrid searches' text queries beside their dense queries (I/O waits, mostly).
 TEXT_SEARCH_THREADS = 4
 
@@ -49,25 +51,27 @@ class SearchService:
         if request.rewrite_query:
             queries = [self._rewriter.rewrite(q) for q in queries]
         store = config.ref
+        mode, ranking, k = request.mode(), request.ranking_options, request.max_num_results
+        depth = HYBRID_CANDIDATES if mode == "hybrid" else SINGLE_LIST_DEPTH
         embedder = self._embedder_for(config.embedding_provider, config.embedding_model, config.embedding_dimension)
-        vectors = embedder.embed(queries)
-        ranking = request.ranking_options
-        hybrid = ranking is None or ranking.ranker != "none"
-        k = request.max_num_results
-        # Fusion re-ranks, so it needs a deeper pool; without it each list's top k is enough.
-        candidates = max(k * CANDIDATE_FACTOR, MIN_CANDIDATES) if hybrid else k
+        vectors = embedder.embed(queries) if mode != "keyword" else []
 
         # A hybrid search's two queries are independent: the text one runs beside the dense one.
         texts = [
-            self._text_searches.submit(self._index.text_search, store, query, candidates, request.filters)
-            for query in (queries if hybrid else [])
+            self._text_searches.submit(self._index.text_search, store, query, depth, request.filters)
+            for query in (queries if mode == "hybrid" else [])
         ]
-        ranked_lists = []
-        for i, vector in enumerate(vectors):
-            ranked_lists.append(self._index.dense_search(store, vector, candidates, request.filters))
-            if hybrid:
-                ranked_lists.append(texts[i].result())
-        scored = reciprocal_rank_fusion(ranked_lists) if hybrid else best_similarity(ranked_lists)
+        if mode == "keyword":
+            scored = relative_to_best([self._index.text_search(store, q, depth, request.filters) for q in queries])
+        elif mode == "vector":
+            scored = best_similarity([self._index.dense_search(store, v, depth, request.filters) for v in vectors])
+        else:
+            ranked_lists, weights = [], []
+            weight = ranking.hybrid_search if ranking else None
+            for i, vector in enumerate(vectors):
+                ranked_lists += [self._index.dense_search(store, vector, depth, request.filters), texts[i].result()]
+                weights += [weight.embedding_weight, weight.text_weight] if weight else [1.0, 1.0]
+            scored = reciprocal_rank_fusion(ranked_lists, weights)
         threshold = ranking.score_threshold if ranking else 0.0
         top = [(hit, score) for hit, score in scored if score >= threshold][:k]
 

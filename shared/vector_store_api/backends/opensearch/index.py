@@ -128,6 +128,15 @@ class OpenSearchIndexError(RuntimeError):
     pass
 
 
+# Threads that may use the client at once besides the ingest workers: the server's request threads
+# (anyio's default limit, which serves sync routes) and the search service's text-query threads.
+REQUEST_THREADS = 40 + 4
+
+
+def default_pool_size(ingest_workers: int) -> int:
+    return REQUEST_THREADS + ingest_workers
+
+
 def build_client(settings: Any) -> Any:
     """An `opensearchpy.OpenSearch` client for settings.opensearch_url and its auth mode."""
     from opensearchpy import OpenSearch, Urllib3HttpConnection
@@ -153,6 +162,9 @@ def build_client(settings: Any) -> Any:
         "retry_on_timeout": True,
         "retry_on_status": (429, 502, 503, 504),
         "connection_class": Urllib3HttpConnection,
+        # One pooled connection per thread that may talk to the node at once (urllib3 keeps 1 by
+        # default and discards the rest after use: a new TCP connection per request under load).
+        "pool_maxsize": settings.opensearch_pool_size or default_pool_size(settings.ingest_workers),
     }
     if settings.opensearch_ca_certs:
         kwargs["ca_certs"] = str(settings.opensearch_ca_certs)

@@ -7,12 +7,12 @@ a selective filter gets too few hits. A search here always returns min(k, matchi
 - a store (or filtered subset) of at most `exact_search_max_chunks` chunks is scanned exactly;
 - otherwise HNSW is used, with iterative index scans on pgvector >= 0.8, and if it still returns
   fewer than k rows, the exact scan answers instead.
+The full-text leg is BM25 (bm25.py).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any, Sequence
 
@@ -21,6 +21,7 @@ from pgvector import Vector
 from psycopg.types.json import Jsonb
 
 from ..base import ChunkHit, ChunkToIndex, Filter, StoreRef
+from .bm25 import Bm25Search
 from .database import Database
 from .filters import filter_sql
 
@@ -42,12 +43,14 @@ class PgVectorIndex:
         hnsw_ef_construction: int = 64,
         hnsw_ef_search: int = 100,
         exact_search_max_chunks: int = 20_000,
+        bm25: Bm25Search | None = None,
     ):
         self._db = db
         self._m = hnsw_m
         self._ef_construction = hnsw_ef_construction
         self._ef_search = hnsw_ef_search
         self._exact_max = exact_search_max_chunks
+        self._bm25 = bm25 or Bm25Search()
         self._indexed_dimensions: set[int] = set()
         self._lock = threading.Lock()
         with db.connection() as conn:
@@ -227,24 +230,5 @@ class PgVectorIndex:
 
     def text_search(self, store: StoreRef, query: str, k: int, filters: Filter | None) -> list[ChunkHit]:
         where, params = self._where(store, filters)
-        # Any query word may match (OR), ranked by cover density; websearch syntax never raises.
-        words = " or ".join(_words(query))
-        if not words:
-            return []
         with self._db.connection() as conn:
-            rows = conn.execute(
-                "SELECT id, file_id, text, attributes, ts_rank_cd(tsv, q) AS rank"
-                " FROM chunks, websearch_to_tsquery('english', %s) q"
-                f" WHERE tsv @@ q AND {where} ORDER BY rank DESC, id LIMIT %s",
-                [words, *params, k],
-            ).fetchall()
-        return [
-            ChunkHit(
-                chunk_id=str(r["id"]), file_id=r["file_id"], text=r["text"], attributes=r["attributes"], score=r["rank"]
-            )
-            for r in rows
-        ]
-
-
-def _words(text: str) -> list[str]:
-    return [w for w in re.findall(r"\w+", text.lower()) if w != "or"]
+            return self._bm25.search(conn, store.store_id, where, params, query, k)

@@ -177,6 +177,77 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX chunks_attributes ON chunks USING gin (attributes jsonb_path_ops);
     """,
+    # 6: BM25 (see pgvector_index.py): each chunk's length in terms, and per store its chunk count,
+    # total length and the document frequency of every term, kept exact by statement triggers on
+    # `chunks` (so cascaded deletes count too). Writers lock the store's row first: concurrent
+    # ingests into one store queue there instead of deadlocking on term rows.
+    """
+    CREATE FUNCTION tsvector_term_count(tsvector) RETURNS integer
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$ SELECT coalesce(sum(cardinality(positions)), 0)::integer FROM unnest($1) $$;
+    ALTER TABLE chunks ADD COLUMN term_count integer
+        GENERATED ALWAYS AS (tsvector_term_count(to_tsvector('english'::regconfig, text))) STORED;
+
+    CREATE TABLE lexical_stores (
+        vector_store_id  text COLLATE "C" PRIMARY KEY REFERENCES vector_stores (id) ON DELETE CASCADE,
+        chunks           bigint NOT NULL,
+        terms            bigint NOT NULL
+    );
+    CREATE TABLE lexical_terms (
+        vector_store_id  text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        term             text COLLATE "C" NOT NULL,
+        df               integer NOT NULL,
+        PRIMARY KEY (vector_store_id, term)
+    );
+
+    CREATE FUNCTION chunks_lexical_added() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO lexical_stores AS s (vector_store_id, chunks, terms)
+        SELECT vector_store_id, count(*), sum(term_count) FROM added GROUP BY 1 ORDER BY 1
+        ON CONFLICT (vector_store_id) DO UPDATE SET chunks = s.chunks + excluded.chunks, terms = s.terms + excluded.terms;
+        INSERT INTO lexical_terms AS t (vector_store_id, term, df)
+        SELECT a.vector_store_id, w.lexeme, count(*) FROM added a, unnest(a.tsv) w GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (vector_store_id, term) DO UPDATE SET df = t.df + excluded.df;
+        RETURN NULL;
+    END $$;
+
+    CREATE FUNCTION chunks_lexical_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        live text[];
+    BEGIN
+        -- Stores being deleted (their row is already gone) take their statistics with them.
+        SELECT array_agg(DISTINCT r.vector_store_id) INTO live FROM removed r
+        WHERE EXISTS (SELECT 1 FROM vector_stores v WHERE v.id = r.vector_store_id);
+        IF live IS NULL THEN
+            RETURN NULL;
+        END IF;
+        PERFORM 1 FROM lexical_stores WHERE vector_store_id = ANY (live) ORDER BY vector_store_id FOR UPDATE;
+        UPDATE lexical_stores s SET chunks = s.chunks - r.chunks, terms = s.terms - r.terms
+        FROM (SELECT vector_store_id, count(*) AS chunks, sum(term_count) AS terms FROM removed
+              WHERE vector_store_id = ANY (live) GROUP BY 1) r
+        WHERE s.vector_store_id = r.vector_store_id;
+        UPDATE lexical_terms t SET df = t.df - c.n
+        FROM (SELECT r.vector_store_id, w.lexeme, count(*) AS n FROM removed r, unnest(r.tsv) w
+              WHERE r.vector_store_id = ANY (live) GROUP BY 1, 2) c
+        WHERE t.vector_store_id = c.vector_store_id AND t.term = c.lexeme;
+        DELETE FROM lexical_terms t
+        USING (SELECT DISTINCT r.vector_store_id, w.lexeme FROM removed r, unnest(r.tsv) w
+               WHERE r.vector_store_id = ANY (live)) c
+        WHERE t.vector_store_id = c.vector_store_id AND t.term = c.lexeme AND t.df <= 0;
+        RETURN NULL;
+    END $$;
+
+    CREATE TRIGGER chunks_lexical_added AFTER INSERT ON chunks
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION chunks_lexical_added();
+    CREATE TRIGGER chunks_lexical_removed AFTER DELETE ON chunks
+        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION chunks_lexical_removed();
+
+    -- Chunks indexed before this version.
+    INSERT INTO lexical_stores (vector_store_id, chunks, terms)
+    SELECT vector_store_id, count(*), sum(term_count) FROM chunks GROUP BY 1;
+    INSERT INTO lexical_terms (vector_store_id, term, df)
+    SELECT c.vector_store_id, w.lexeme, count(*) FROM chunks c, unnest(c.tsv) w GROUP BY 1, 2;
+    """,
 ]
 
 
