@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .servers import REPO, offline_assets_env
 
-PARTS = ("ingest", "search", "recall", "concurrency", "recall_local", "onnx", "cold_start")
+PARTS = ("ingest", "search", "recall", "concurrency", "recall_local", "quality", "onnx", "cold_start")
 SERVER_PARTS = {"ingest", "search", "recall", "concurrency"}
 DEFAULT_OUTPUT = REPO / "bench" / "results" / "latest.json"
 
@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--onnx-chunks", type=int, default=200, help="chunks for the ONNX part (default %(default)s)")
     p.add_argument("--recall-local-chunks", type=int, default=4000,
                    help="chunks for the recall_local part (real embeddings; default %(default)s)")
+    p.add_argument("--quality-queries", type=int, default=0,
+                   help="test queries per data set in the quality part (default: all)")
     p.add_argument("--cold-start-runs", type=int, default=9, help="interpreters per handler (default %(default)s)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results (a .md copy next to it)")
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _sigterm)
     from vector_store_api.settings import Settings
 
-    from . import cold_start, data, recall_local, report
+    from . import cold_start, data, quality, recall_local, report
     from .servers import LazyOpenSearch
 
     settings = Settings()
@@ -233,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": [],
         "concurrency": [],
         "recall_local": None,
+        "quality": [],
         "onnx": None,
         "cold_start": None,
     }
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     opensearch = LazyOpenSearch()
     try:
         backends: list[str] = []
-        if (SERVER_PARTS | {"recall_local"}) & set(args.parts):
+        if (SERVER_PARTS | {"recall_local", "quality"}) & set(args.parts):
             backends = resolve_backends(args, results["meta"]["notes"])
             results["meta"]["backends"] = backends
         if SERVER_PARTS & set(args.parts):
@@ -249,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         if "recall_local" in args.parts:
             print("recall on real embeddings (local ONNX model) ...", flush=True)
             recall_local.run(args, results, tmp, backends, opensearch)
+        if "quality" in args.parts:
+            print("retrieval quality on labelled data (local ONNX model) ...", flush=True)
+            quality.run(args, results, tmp, backends, opensearch)
         if opensearch.started:
             print("stopping OpenSearch", flush=True)
             opensearch.stop()

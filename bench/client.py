@@ -80,10 +80,13 @@ class ApiClient:
             raise RuntimeError(f"{failed} files did not complete: {batches}")
         return batches
 
-    def search_body(self, query: str, *, k: int = 10, dense_only: bool = False, filters: dict | None = None) -> dict:
+    def search_body(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: dict | None = None) -> dict:
+        """`vector` is sent as OpenAI's `ranker: none`; `keyword` as the `search_mode` extension."""
         body: dict[str, Any] = {"query": query, "max_num_results": k}
-        if dense_only:
+        if mode == "vector":
             body["ranking_options"] = {"ranker": "none"}
+        elif mode == "keyword":
+            body["search_mode"] = "keyword"
         if filters is not None:
             body["filters"] = filters
         return body

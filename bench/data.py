@@ -57,9 +57,10 @@ class Corpus:
     def size(self) -> int:
         return len(self.chunk_texts)
 
-    def filter_mask(self) -> np.ndarray:
-        """Chunks of documents in FILTER_GROUP (the selective filter's matches)."""
-        doc_match = np.array([d.attributes["group"] == FILTER_GROUP for d in self.documents])
+    def filter_mask(self, groups: list[str] | None = None) -> np.ndarray:
+        """Chunks of documents in FILTER_GROUP (the selective filter's matches), or in `groups`."""
+        wanted = set(groups) if groups is not None else {FILTER_GROUP}
+        doc_match = np.array([d.attributes["group"] in wanted for d in self.documents])
         return doc_match[self.chunk_doc]
 
 

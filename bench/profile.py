@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             stop(spy)
             reports += summary(out, MARKERS["ingest"])
         if args.what == "search":
-            for name, dense_only, filtered in search.CASES:
+            for name, mode, filtered in search.CASES:
                 filters = attribute_filter() if filtered else None
-                bodies = [client.search_body(q, dense_only=dense_only, filters=filters) for q in queries]
+                bodies = [client.search_body(q, mode=mode, filters=filters) for q in queries]
                 for body in bodies[:20]:
                     client.search(store_id, body)
                 out = args.out / f"{args.backend}-search-{name.replace(' ', '_').replace(',', '').replace('%', '')}.txt"

@@ -5,7 +5,8 @@ pgvector: one psycopg connection (autocommit, session-level `hnsw.ef_search` and
 `hnsw.iterative_scan`, as the service sets per transaction), the service's SQL shapes:
 - HNSW: `ORDER BY embedding::vector(384) <=> q::vector(384)` on the partial per-dimension index;
 - exact: `ORDER BY embedding <=> q` (no cast: the index cannot serve it, a scan of the store);
-- text: `websearch_to_tsquery` over the `tsv` column, ranked by `ts_rank_cd`;
+- text: the service's BM25 (postgres/bm25.py: its statistics lookup and scoring SQL) on this
+  connection, i.e. the keyword leg without the API around it;
 - filter: `vector_store_id = store` plus the service's own SQL from postgres/filters.py (for `eq`, with
   the containment test the GIN index on `attributes` serves).
 OpenSearch: opensearch-py with default settings against the service's index
@@ -45,7 +46,8 @@ class PgVectorRaw:
         self.pgvector_version = version
         self.ef_search = ef_search
         self.set_ef(ef_search)
-        if tuple(int(p) for p in version.split(".")[:2]) >= (0, 8):
+        self.iterative_scans = tuple(int(p) for p in version.split(".")[:2]) >= (0, 8)
+        if self.iterative_scans:
             self.conn.execute("SET hnsw.iterative_scan = relaxed_order")
 
     def close(self) -> None:
@@ -55,14 +57,20 @@ class PgVectorRaw:
         """hnsw.ef_search for the following HNSW queries (the service's is HNSW_EF_SEARCH)."""
         self.conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
 
-    def _where(self, filtered: bool) -> tuple[str, list[Any]]:
-        """The service's own filter SQL (postgres/filters.py), so both sides can use the same indexes."""
+    def _where(self, filtered: bool | list[str]) -> tuple[str, list[Any]]:
+        """The service's own filter SQL (postgres/filters.py), so both sides can use the same indexes.
+        `filtered`: the 1 % filter (`group == FILTER_GROUP`), or a list of groups (`group in [...]`)."""
         from vector_store_api.backends.postgres.filters import filter_sql
         from vector_store_api.models.search import ComparisonFilter
 
         where, params = "vector_store_id = %s", [self.store_id]
         if filtered:
-            sql, filter_params = filter_sql(ComparisonFilter(type="eq", key="group", value=FILTER_GROUP))
+            condition = (
+                ComparisonFilter(type="in", key="group", value=filtered)
+                if isinstance(filtered, list)
+                else ComparisonFilter(type="eq", key="group", value=FILTER_GROUP)
+            )
+            sql, filter_params = filter_sql(condition)
             where += f" AND ({sql})"
             params += filter_params
         return where, params
@@ -91,7 +99,7 @@ class PgVectorRaw:
         to_numpy = lambda e: np.asarray(e.to_numpy() if hasattr(e, "to_numpy") else e, dtype=np.float32)  # noqa: E731
         return [(f, int(i), t, to_numpy(e)) for f, i, t, e in rows]
 
-    def dense(self, vector: np.ndarray, k: int, filtered: bool = False) -> list[Hit]:
+    def dense(self, vector: np.ndarray, k: int, filtered: bool | list[str] = False) -> list[Hit]:
         from pgvector import Vector
 
         where, params = self._where(filtered)
@@ -104,7 +112,7 @@ class PgVectorRaw:
         ).fetchall()
         return [(f, t, 1.0 - float(d)) for f, t, d in rows]
 
-    def exact(self, vector: np.ndarray, k: int, filtered: bool = False) -> list[Hit]:
+    def exact(self, vector: np.ndarray, k: int, filtered: bool | list[str] = False) -> list[Hit]:
         from pgvector import Vector
 
         where, params = self._where(filtered)
@@ -115,14 +123,13 @@ class PgVectorRaw:
         return [(f, t, 1.0 - float(d)) for f, t, d in rows]
 
     def text(self, query: str, k: int, filtered: bool = False) -> list[Hit]:
+        from psycopg.rows import dict_row
+
+        from vector_store_api.backends.postgres.bm25 import Bm25Search
+
         where, params = self._where(filtered)
-        words = " or ".join(query.lower().split())
-        rows = self.conn.execute(
-            "SELECT file_id, text, ts_rank_cd(tsv, q) AS rank FROM chunks, websearch_to_tsquery('english', %s) q"
-            f" WHERE tsv @@ q AND {where} ORDER BY rank DESC, id LIMIT %s",
-            [words, *params, k],
-        ).fetchall()
-        return [(f, t, float(r)) for f, t, r in rows]
+        hits = Bm25Search().search(self.conn.cursor(row_factory=dict_row), self.store_id, where, params, query, k)
+        return [(h.file_id, h.text, h.score) for h in hits]
 
     def bulk_load(self, corpus: Corpus, file_ids: list[str], writers: int = 1) -> float:
         """COPY the corpus (same rows and vectors) into a scratch copy of `chunks` (same columns,

@@ -93,6 +93,34 @@ def sweep(sut: StoreUnderTest, truth: Truth, filtered: bool, n: int, efs: list[i
     return out
 
 
+def selectivity(sut: StoreUnderTest, truth: Truth, n: int, shares: tuple[int, ...] = (1, 2, 5, 10, 25, 50)) -> list[dict]:
+    """pgvector, to set EXACT_SEARCH_MAX_CHUNKS: for filtered subsets of growing size (`group in`
+    the first s groups: s % of the chunks), recall@10 and latency of HNSW with iterative scans
+    (the index alone) against the exact scan of the subset."""
+    out = []
+    for share in shares:
+        groups = [f"g{i:02d}" for i in range(share)]
+        mask = sut.corpus.filter_mask(groups)
+        recalls, hnsw_s, exact_s = [], [], []
+        for query in sut.query_vectors[:n]:
+            kth, _ = brute_force(sut.corpus.vectors, query, mask)
+            started = time.perf_counter()
+            hits = sut.raw.dense(query, K, groups)
+            hnsw_s.append(time.perf_counter() - started)
+            recalls.append(truth.recall([(f, t) for f, t, _ in hits], query, kth))
+            started = time.perf_counter()
+            sut.raw.exact(query, K, groups)
+            exact_s.append(time.perf_counter() - started)
+        row = {"share_percent": share, "matching_chunks": int(mask.sum()), "hnsw_recall": float(np.mean(recalls)),
+               "hnsw_recall_min": float(np.min(recalls)), "hnsw_ms": percentiles(hnsw_s),
+               "exact_ms": percentiles(exact_s)}
+        print(f"    filter {share:2d} % ({row['matching_chunks']} chunks): HNSW recall {row['hnsw_recall']:.3f}"
+              f" (min {row['hnsw_recall_min']:.2f}) {row['hnsw_ms']['p50']:.1f} ms, exact {row['exact_ms']['p50']:.1f} ms",
+              flush=True)
+        out.append(row)
+    return out
+
+
 def run_case(sut: StoreUnderTest, truth: Truth, filtered: bool, n: int) -> dict:
     mask = sut.corpus.filter_mask() if filtered else None
     filters = attribute_filter() if filtered else None
@@ -103,7 +131,7 @@ def run_case(sut: StoreUnderTest, truth: Truth, filtered: bool, n: int) -> dict:
         kth, _ = brute_force(sut.corpus.vectors, query, mask)
         numpy_s.append(time.perf_counter() - started)
 
-        body = sut.client.search_body(sut.queries[i], k=K, dense_only=True, filters=filters)
+        body = sut.client.search_body(sut.queries[i], k=K, mode="vector", filters=filters)
         api = sut.client.search(sut.store_id, body)
         api_recall.append(truth.recall([(h["file_id"], h["content"][0]["text"]) for h in api], query, kth))
 
@@ -148,4 +176,6 @@ def run(sut: StoreUnderTest, n: int, efs: list[int]) -> list[dict]:
             print("    index recall by ef_search: " + ", ".join(
                 f"{s['ef_search']}: {s['recall']:.3f} ({s['raw_ms']['p50']:.1f} ms)" for s in r["ef_sweep"]), flush=True)
         results.append(r)
+    if sut.backend == "pgvector" and sut.raw.iterative_scans:
+        results[-1]["selectivity"] = selectivity(sut, truth, n)
     return results

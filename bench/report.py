@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from . import cold_start
+from . import cold_start, quality
 
 
 def _f(value: Any, digits: int = 2) -> str:
@@ -99,6 +99,16 @@ def recall_local_lines(part: dict) -> list[str]:
         "",
         *recall_lines(part["rows"]),
     ]
+    for row in part["rows"]:
+        if row.get("selectivity"):
+            lines += ["", f"Filtered subsets ({row['backend']}, `group in` the first s groups): HNSW with iterative"
+                      " scans (index alone) against the exact scan of the subset, the choice EXACT_SEARCH_MAX_CHUNKS"
+                      " makes:", "",
+                      "| subset | chunks | HNSW recall@10 (min) | HNSW p50 / p95 ms | exact p50 / p95 ms |",
+                      "|---|---|---|---|---|"]
+            lines += [f"| {r['share_percent']} % | {r['matching_chunks']} | {r['hnsw_recall']:.3f}"
+                      f" ({r['hnsw_recall_min']:.2f}) | {_f(r['hnsw_ms']['p50'])} / {_f(r['hnsw_ms']['p95'])}"
+                      f" | {_f(r['exact_ms']['p50'])} / {_f(r['exact_ms']['p95'])} |" for r in row["selectivity"]]
     return lines
 
 
@@ -145,6 +155,10 @@ def targets(results: dict) -> list[dict]:
     for r in results.get("search", []):
         out.append({"target": f"search overhead {r['backend']} {r['case']} (API p50 <= 1.5x raw)",
                     "figure": f"{_f(r['ratio_p50'])}x", "met": r["met"]})
+        if "hybrid_met" in r:
+            out.append({"target": f"hybrid {r['backend']} at {results['meta']['chunks']} chunks"
+                        " (API p50 <= 2x dense API p50)",
+                        "figure": f"{_f(r['hybrid_over_dense_api_p50'])}x", "met": r["hybrid_met"]})
     for r in results.get("recall", []):
         out.append({"target": f"recall@10 {r['backend']} {r['case']} (>= 0.95)",
                     "figure": _f(r["api_recall"], 3), "met": r["met"]})
@@ -155,6 +169,7 @@ def targets(results: dict) -> list[dict]:
         if "ratio" in r:
             out.append({"target": f"ingest {r['backend']} (API >= 0.5x raw bulk)",
                         "figure": f"{_f(r['ratio'])}x", "met": r["met"]})
+    out += quality.targets(results.get("quality") or [])
     if results.get("onnx"):
         o = results["onnx"]
         out.append({"target": "ingest with local ONNX (pipeline <= 1.1x embedder)",
@@ -191,6 +206,8 @@ def markdown(results: dict) -> str:
          recall_local_lines(results["recall_local"]) if (results.get("recall_local") or {}).get("rows") else None),
         ("Ingest", ingest_lines(results.get("ingest", []), results.get("onnx"))
          if results.get("ingest") or results.get("onnx") else None),
+        ("Retrieval quality (labelled data, local model)",
+         quality.lines(results["quality"]) if results.get("quality") else None),
         ("Cold start", cold_start.table(results["cold_start"]) if results.get("cold_start") else None),
         ("Concurrency", concurrency_lines(results["concurrency"]) if results.get("concurrency") else None),
     ]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
-from vector_store_api.backends.postgres.bm25 import Bm25Search, tsquery_any
+from vector_store_api.backends.postgres.bm25 import Bm25Search, QueryTerm, candidates, tsquery_any
 from vector_store_api.backends.postgres.catalog import Catalog, NewAttachment
 from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
@@ -174,8 +174,8 @@ def test_the_top_n_of_a_deeper_search_is_the_search_for_n(stores):
             ]
 
 
-def test_pruning_takes_the_rare_terms_first_and_widens_only_when_needed(stores):
-    """MaxScore: the chunks of a common word are never all scored when the rare words decide the top k."""
+def test_only_chunks_that_can_enter_the_top_k_are_scored(stores):
+    """The chunks of a common word are never all scored when the rare words decide the top k."""
     store = stores.store()
     common = ["diet study " + " ".join(["fruit"] * (i % 5)) for i in range(300)]
     stores.file(store, common + ["statin diet study", "statin trial"])
@@ -183,23 +183,39 @@ def test_pruning_takes_the_rare_terms_first_and_widens_only_when_needed(stores):
     with stores.db.connection() as conn:
         terms, _ = search.query_terms(conn, store.store_id, "statin diet")
     assert [t.term for t in terms] == ["statin", "diet"] and [t.df for t in terms] == [2, 301]
-    scored: list[int] = []
+    assert candidates(terms, terms[0].weight) == "('statin' & 'diet')"  # more than "statin" alone
+    assert candidates(terms, terms[0].weight / 2) == "('statin')"  # "diet" weighs almost nothing
+    assert candidates(terms, 0.0) == "'statin' | 'diet'"
+    scored: list[tuple[str, int]] = []
     original = search._scored
 
-    def counting(conn, terms, candidates_from, *args):
-        scored.append(candidates_from)
-        return original(conn, terms, candidates_from, *args)
+    def counting(conn, terms, tsquery, *args):
+        hits = original(conn, terms, tsquery, *args)
+        scored.append((tsquery, len(hits)))
+        return hits
 
     search._scored = counting
     with stores.db.connection() as conn:
         where, params = stores.index._where(store, None)
         top2 = search.search(conn, store.store_id, where, params, "statin diet", 2)
         assert {h.text for h in top2} == {"statin diet study", "statin trial"}
-        assert scored == [1]  # "diet" alone can never beat the second statin chunk
+        assert scored == [("('statin' & 'diet')", 1), ("('statin')", 2)]  # no diet-only chunk was read
         scored.clear()
         top5 = search.search(conn, store.store_id, where, params, "statin diet", 5)
         assert top5[:2] == top2 and len(top5) == 5
-        assert scored == [2]  # "statin" holds fewer than 5 chunks: the diet chunks are needed at once
+        assert scored[-1] == ("'statin' | 'diet'", 5)  # only 2 chunks beat "diet" alone: it is needed
+
+
+def test_candidate_term_sets_are_minimal_and_bounded():
+    terms = [QueryTerm(name, weight, 1) for name, weight in (("a", 5.0), ("b", 4.0), ("c", 3.0), ("d", 0.5))]
+    assert candidates(terms, 6.0) == "('a' & 'b') | ('a' & 'c') | ('b' & 'c')"
+    assert candidates(terms, 4.4) == "('a') | ('b' & 'c') | ('b' & 'd')"  # b + d = 4.5
+    assert candidates(terms, 12.0) == "('a' & 'b' & 'c' & 'd')"
+    # Too many sets: any of the terms a chunk cannot do without (without a and b: at most 3.5).
+    assert candidates(terms, 6.0, max_sets=2) == "'a' | 'b'"
+    many = [QueryTerm(f"t{i}", 1.0, 1) for i in range(30)]
+    assert candidates(many, 1.5, max_sets=500).count("&") == 30 * 29 // 2  # every pair
+    assert candidates(many, 2.5) == tsquery_any([f"t{i}" for i in range(28)])  # 4,060 triples: too many
 
 
 def test_filters_apply_and_statistics_stay_the_stores(stores):

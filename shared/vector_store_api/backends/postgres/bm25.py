@@ -10,12 +10,17 @@ statistics of the store searched:
     idf(t)   = ln(1 + (N - df + 0.5) / (df + 0.5))            (Lucene's, never negative)
 
 Cost: ranking every chunk that holds any query word is what made the old `ts_rank_cd` leg linear in
-the store (a common word matches nearly everything). A term's contribution is below qtf * idf, so
-with the terms ordered rarest first and a k-th best score theta in hand, a chunk holding none of
-the first m terms scores below the sum of the other terms' bounds; once that sum is <= theta those
-chunks cannot enter the top k (MaxScore). The search scores the chunks of the rarest terms first
-(the GIN index finds them), takes theta from them, and widens to the terms theta cannot rule out,
-at most once more. The answer is the exact top k of BM25 (ties by chunk id), whatever k is.
+the store (a common word matches nearly everything). Here only chunks that could enter the top k
+are read. A term contributes less than its weight qtf * idf, so a chunk whose query terms' weights
+add up to at most theta scores below theta. With a threshold guess, the candidates are the chunks
+holding a set of query terms heavy enough to pass it, a boolean tsquery over the terms (e.g.
+`(a & b) | (a & c) | (b & c)`) that the GIN index answers from its posting lists, before any row
+is read (WAND's bound, evaluated by the index). Only those chunks are scored, exactly; if the k-th
+score reaches the guess, nothing outside can beat it and the answer is exact; if it falls short,
+the k-th score is the next guess, which cannot fall short; if fewer than k chunks pass, the guess
+is halved (twice), then drops to 0 (any query term). The first guess is the heaviest term's
+weight, so a chunk needs more than that term alone. The answer is the exact top k of BM25 (ties by
+chunk id), whatever k is.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from ..base import ChunkHit
 
 K1 = 1.2
 B = 0.75
+MAX_TERM_SETS = 128  # term sets OR-ed in one candidate tsquery (long queries fall back to a looser one)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,14 @@ def idf(chunks: int, df: int) -> float:
     return math.log(1.0 + (chunks - df + 0.5) / (df + 0.5))
 
 
+def _quoted(term: str) -> str:
+    """A lexeme in tsquery syntax, as it is (no further analysis)."""
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def tsquery_any(terms: Sequence[str]) -> str:
-    """A tsquery matching any of the given lexemes, quoted as they are (no further analysis)."""
-    return " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)
+    """A tsquery matching any of the given lexemes."""
+    return " | ".join(_quoted(t) for t in terms)
 
 
 class Bm25Search:
@@ -52,7 +63,7 @@ class Bm25Search:
         self.b = b
 
     def query_terms(self, conn: Any, store_id: str, query: str) -> tuple[list[QueryTerm], float]:
-        """The query's terms that occur in the store, the rarest first, and the store's mean chunk length."""
+        """The query's terms that occur in the store, heaviest (rarest) first, and the store's mean chunk length."""
         rows = conn.execute(
             "SELECT q.lexeme AS term, cardinality(q.positions) AS qtf, t.df, s.chunks, s.terms"
             " FROM lexical_stores s CROSS JOIN unnest(to_tsvector('english', %s)) q"
@@ -72,17 +83,18 @@ class Bm25Search:
         terms, avgdl = self.query_terms(conn, store_id, query)
         if not terms or k <= 0:
             return []
-        # First probe: the rarest terms, enough of them to hold about k chunks.
-        probed, held = 0, 0
-        while probed < len(terms) and (probed == 0 or held < k):
-            held += terms[probed].df
-            probed += 1
-        hits = self._scored(conn, terms, probed, avgdl, where, params, k)
-        if probed < len(terms):
-            theta = hits[-1][1] if len(hits) == k else 0.0
-            needed = _terms_needed(terms, theta)
-            if needed > probed:
-                hits = self._scored(conn, terms, needed, avgdl, where, params, k)
+        guess, shortfalls = (terms[0].weight if len(terms) > 1 else 0.0), 0
+        while True:
+            hits = self._scored(conn, terms, candidates(terms, guess), avgdl, where, params, k)
+            if guess == 0.0:
+                break
+            if len(hits) < k:  # fewer than k chunks pass the guess: halve it twice, then take any term
+                shortfalls += 1
+                guess = guess / 2 if shortfalls <= 2 else 0.0
+            elif hits[-1][1] >= guess:
+                break
+            else:
+                guess = hits[-1][1]
         return [
             ChunkHit(
                 chunk_id=str(r["id"]), file_id=r["file_id"], text=r["text"], attributes=r["attributes"], score=score
@@ -94,13 +106,13 @@ class Bm25Search:
         self,
         conn: Any,
         terms: list[QueryTerm],
-        candidates_from: int,
+        tsquery: str,
         avgdl: float,
         where: str,
         params: list[Any],
         k: int,
     ) -> list[tuple[dict[str, Any], float]]:
-        """BM25 (all query terms) of the chunks holding one of the first `candidates_from` terms: the top k."""
+        """BM25 (all query terms) of the chunks matching `tsquery`: the top k."""
         names = [t.term for t in terms]
         # tf / (tf + k1 * (1 - b + b * dl / avgdl)) = tf / (tf + a + c * dl)
         a = self.k1 * (1.0 - self.b)
@@ -114,17 +126,38 @@ class Bm25Search:
             " ) s"
             f" WHERE c.tsv @@ %s::tsquery AND {where}"
             " ORDER BY s.score DESC, c.id LIMIT %s",
-            [a, c, names, names, [t.weight for t in terms], tsquery_any(names[:candidates_from]), *params, k],
+            [a, c, names, names, [t.weight for t in terms], tsquery, *params, k],
         ).fetchall()
         return [(r, float(r["score"])) for r in rows]
 
 
-def _terms_needed(terms: list[QueryTerm], theta: float) -> int:
-    """The fewest leading terms m such that a chunk holding none of them scores below theta:
-    the weights of terms m.. add up to at most theta."""
-    rest = sum(t.weight for t in terms)
-    for m, term in enumerate(terms):
-        if rest <= theta:
-            return m
-        rest -= term.weight
-    return len(terms)
+def candidates(terms: list[QueryTerm], theta: float, max_sets: int = MAX_TERM_SETS) -> str:
+    """A tsquery matching every chunk whose query terms' weights add up to more than theta (terms
+    ordered by weight, heaviest first): the minimal such term sets, OR-ed. Past `max_sets` sets, a
+    looser one: any of the terms that a chunk cannot do without (MaxScore's essential terms)."""
+    if theta <= 0.0:
+        return tsquery_any([t.term for t in terms])
+    weights = [t.weight for t in terms]
+    rest = [sum(weights[i:]) for i in range(len(weights) + 1)]
+    sets: list[list[int]] = []
+
+    def extend(start: int, chosen: list[int], total: float) -> bool:
+        """Depth first, heaviest first: a set is minimal when it first passes theta (its last term
+        is its lightest, and without it the sum was at most theta). False: too many sets."""
+        for i in range(start, len(weights)):
+            if total + rest[i] <= theta:
+                return True
+            if total + weights[i] > theta:
+                sets.append([*chosen, i])
+                if len(sets) > max_sets:
+                    return False
+            elif not extend(i + 1, [*chosen, i], total + weights[i]):
+                return False
+        return True
+
+    if not extend(0, [], 0.0):
+        needed = next(m for m in range(len(weights) + 1) if rest[m] <= theta)
+        return tsquery_any([t.term for t in terms[:needed]])
+    if not sets:
+        return tsquery_any([t.term for t in terms])  # not reachable by the guesses search() makes
+    return " | ".join("(" + " & ".join(_quoted(terms[i].term) for i in s) + ")" for s in sets)
