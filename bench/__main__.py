@@ -169,6 +169,8 @@ def run_server_parts(args: argparse.Namespace, results: dict, tmp: Path, backend
             indexed = raw.count()
             if indexed != corpus.size:
                 raise RuntimeError(f"{backend}: the service indexed {indexed} chunks, the bench expects {corpus.size}")
+            raw.settle()
+            results.setdefault("storage", {})[backend] = raw.storage()
             if "ingest" in args.parts:
                 results["ingest"].append(add_raw_load(ingest_result, raw, corpus, file_ids, settings.ingest_workers))
             raw.settle()

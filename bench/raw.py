@@ -89,6 +89,26 @@ class PgVectorRaw:
     def count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM chunks WHERE vector_store_id = %s", [self.store_id]).fetchone()[0]
 
+    def storage(self) -> dict[str, float]:
+        """Bytes per chunk of each structure, over every chunk in the database (the bench's stores only).
+        `tsv` and `term_count` are columns inside the chunks heap; the lexical tables are the BM25
+        statistics."""
+        chunks = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0] or 1
+        relations = {
+            "chunks heap (text, embedding, tsv, attributes)": "pg_table_size('chunks')",
+            "  of which tsv (the terms with positions)": "(SELECT sum(pg_column_size(tsv)) FROM chunks)",
+            "  of which term_count (BM25 length)": "(SELECT sum(pg_column_size(term_count)) FROM chunks)",
+            "GIN full-text index (chunks_full_text)": "pg_relation_size('chunks_full_text')",
+            "HNSW index (chunks_hnsw_384)": f"coalesce(pg_relation_size(to_regclass('chunks_hnsw_{DIMENSION}')), 0)",
+            "BM25 statistics (lexical_terms, lexical_stores)":
+                "pg_total_relation_size('lexical_terms') + pg_total_relation_size('lexical_stores')",
+        }
+        out = {}
+        for name, expression in relations.items():
+            value = self.conn.execute(f"SELECT {expression}").fetchone()[0]
+            out[name] = round(float(value or 0) / chunks, 1)
+        return out
+
     def stored(self) -> list[tuple[str, int, str, np.ndarray]]:
         """(file_id, chunk_index, text, embedding) of every chunk of the store, as indexed."""
         rows = self.conn.execute(
@@ -235,6 +255,12 @@ class OpenSearchRaw:
 
     def settle(self) -> None:
         self.client.indices.refresh(index=self.index)
+
+    def storage(self) -> dict[str, float]:
+        """Bytes per chunk of the whole index (text, inverted index, vectors, _source)."""
+        stats = self.client.indices.stats(index=self.index, metric="store,docs")["_all"]["primaries"]
+        docs = stats["docs"]["count"] or 1
+        return {"index on disk (text, BM25 postings, HNSW graph, _source)": round(stats["store"]["size_in_bytes"] / docs, 1)}
 
     def count(self) -> int:
         body = {"query": {"bool": {"filter": self._scope(False)}}}

@@ -135,6 +135,13 @@ def ingest_lines(rows: list[dict], onnx: dict | None) -> list[str]:
     return lines
 
 
+def storage_lines(storage: dict[str, dict[str, float]]) -> list[str]:
+    lines = ["| backend | structure | bytes per chunk |", "|---|---|---|"]
+    for backend, parts in storage.items():
+        lines += [f"| {backend} | {name} | {value:,.0f} |" for name, value in parts.items()]
+    return lines
+
+
 def concurrency_lines(rows: list[dict]) -> list[str]:
     lines = [
         "| backend | clients | req/s | p50 / p95 (ms) | errors | busy cores (machine) |",
@@ -206,6 +213,7 @@ def markdown(results: dict) -> str:
          recall_local_lines(results["recall_local"]) if (results.get("recall_local") or {}).get("rows") else None),
         ("Ingest", ingest_lines(results.get("ingest", []), results.get("onnx"))
          if results.get("ingest") or results.get("onnx") else None),
+        ("Storage per chunk", storage_lines(results["storage"]) if results.get("storage") else None),
         ("Retrieval quality (labelled data, local model)",
          quality.lines(results["quality"]) if results.get("quality") else None),
         ("Cold start", cold_start.table(results["cold_start"]) if results.get("cold_start") else None),
