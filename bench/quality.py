@@ -212,6 +212,10 @@ def run(args, results: dict, tmp: Path, backends: list[str], opensearch) -> None
                       + ", ".join(f"{m} {modes[m]['ndcg@10']:.4f}" for m in MODES)
                       + f"; bm25s {row['references']['bm25s']['ndcg@10']:.4f}, dense {refs['dense_exact']['ndcg@10']:.4f},"
                       f" rrf {refs['rrf_bm25s_dense']['ndcg@10']:.4f} (ingest {ingest_seconds:.0f} s)", flush=True)
+            # urllib3 logs this each time it drops a connection the OpenSearch client's pool had no room for.
+            row["pool_full_warnings"] = server.log_path.read_text(errors="replace").count("Connection pool is full")
+            print(f"quality: 'Connection pool is full' warnings in the server log: {row['pool_full_warnings']}",
+                  flush=True)
             out.append(row)
 
 
@@ -249,6 +253,8 @@ def lines(rows: list[dict]) -> list[str]:
                 out.append(f"| {row['dataset']} | {backend} | reference: {name} | {figures['ndcg@10']:.4f}"
                            f" | {figures['recall@50']:.4f} | |")
         out.append(f"| {row['dataset']} | - | reference: bm25s | {ref['ndcg@10']:.4f} | {ref['recall@50']:.4f} | |")
+    out += ["", "OpenSearch client: 'Connection pool is full' warnings in the server log over the ingest and"
+            " searches: " + ", ".join(f"{row['dataset']} {row.get('pool_full_warnings', '-')}" for row in rows) + "."]
     out += ["", "Fusion depth (nDCG@10 of RRF over two lists cut at each depth):", "",
             "| data set | backend | lists | " + " | ".join(str(d) for d in DEPTHS) + " |",
             "|---|---|---|" + "---|" * len(DEPTHS)]
