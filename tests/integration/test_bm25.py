@@ -246,7 +246,7 @@ def test_statistics_stay_exact_through_attach_detach_reingest_and_deletes(stores
     assert stores.statistics(store)[0][0] == 12
 
     stores.catalog.detach(stores.tenant, store.store_id, files[0])
-    assert stores.statistics(store) == ((0, 0), {})  # no term is left behind with df 0
+    assert stores.statistics(store) == (None, {})  # nothing is left behind (no df 0 terms, no empty row)
     assert stores.index.text_search(store, VOCABULARY[0], 10, None) == []
 
     stores.file(store, random_texts(rng, 5))
@@ -286,3 +286,29 @@ def test_concurrent_ingests_into_one_store_neither_deadlock_nor_lose_counts(stor
     assert not errors
     stores.assert_exact(store)
     assert stores.statistics(store)[0][0] == sum(len(b) for b in batches)
+
+
+def test_a_store_deleted_while_its_files_are_ingested_neither_deadlocks_nor_leaves_statistics(stores):
+    rng = np.random.default_rng(4)
+    errors: list[BaseException] = []
+
+    def ingest(store: StoreRef, file_id: str, texts: list[str]) -> None:
+        chunks = [ChunkToIndex(i, text, 1) for i, text in enumerate(texts)]
+        vectors = np.ones((len(texts), DIM), dtype=np.float32) / 2
+        try:
+            for _ in range(5):  # False once the store (and with it the attachment) is gone
+                stores.index.replace_file_chunks(store, file_id, None, chunks, vectors)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    for _ in range(4):
+        store = stores.store()
+        texts = random_texts(rng, 60)
+        threads = [threading.Thread(target=ingest, args=(store, stores.attach(store), texts)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        assert stores.catalog.delete_store(stores.tenant, store.store_id)
+        for t in threads:
+            t.join(timeout=120)
+        assert not errors
+        assert stores.statistics(store) == (None, {})

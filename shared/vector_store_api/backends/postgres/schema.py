@@ -177,10 +177,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX chunks_attributes ON chunks USING gin (attributes jsonb_path_ops);
     """,
-    # 6: BM25 (see pgvector_index.py): each chunk's length in terms, and per store its chunk count,
-    # total length and the document frequency of every term, kept exact by statement triggers on
-    # `chunks` (so cascaded deletes count too). Writers lock the store's row first: concurrent
-    # ingests into one store queue there instead of deadlocking on term rows.
+    # 6: BM25 (see bm25.py): each chunk's length in terms, and per store its chunk count, total
+    # length and the document frequency of every term, kept exact by statement triggers on `chunks`
+    # (so cascaded deletes count too). Writers lock the store's row first: concurrent ingests into
+    # one store queue there instead of deadlocking on term rows. No foreign key to vector_stores: its
+    # KEY SHARE lock would make an ingest and a concurrent store delete wait on each other (the
+    # delete holds the store, the ingest its attachment); the triggers drop a deleted store's rows.
     """
     CREATE FUNCTION tsvector_term_count(tsvector) RETURNS integer
         LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
@@ -189,12 +191,12 @@ MIGRATIONS: list[str] = [
         GENERATED ALWAYS AS (tsvector_term_count(to_tsvector('english'::regconfig, text))) STORED;
 
     CREATE TABLE lexical_stores (
-        vector_store_id  text COLLATE "C" PRIMARY KEY REFERENCES vector_stores (id) ON DELETE CASCADE,
+        vector_store_id  text COLLATE "C" PRIMARY KEY,
         chunks           bigint NOT NULL,
         terms            bigint NOT NULL
     );
     CREATE TABLE lexical_terms (
-        vector_store_id  text COLLATE "C" NOT NULL REFERENCES vector_stores (id) ON DELETE CASCADE,
+        vector_store_id  text COLLATE "C" NOT NULL,
         term             text COLLATE "C" NOT NULL,
         df               integer NOT NULL,
         PRIMARY KEY (vector_store_id, term)
@@ -214,10 +216,17 @@ MIGRATIONS: list[str] = [
     CREATE FUNCTION chunks_lexical_removed() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         live text[];
+        deleted text[];
     BEGIN
-        -- Stores being deleted (their row is already gone) take their statistics with them.
-        SELECT array_agg(DISTINCT r.vector_store_id) INTO live FROM removed r
-        WHERE EXISTS (SELECT 1 FROM vector_stores v WHERE v.id = r.vector_store_id);
+        -- A store being deleted (its row is already gone) takes its statistics with it.
+        SELECT array_agg(DISTINCT r.vector_store_id) FILTER (WHERE v.id IS NOT NULL),
+               array_agg(DISTINCT r.vector_store_id) FILTER (WHERE v.id IS NULL)
+        INTO live, deleted
+        FROM removed r LEFT JOIN vector_stores v ON v.id = r.vector_store_id;
+        IF deleted IS NOT NULL THEN
+            DELETE FROM lexical_terms WHERE vector_store_id = ANY (deleted);
+            DELETE FROM lexical_stores WHERE vector_store_id = ANY (deleted);
+        END IF;
         IF live IS NULL THEN
             RETURN NULL;
         END IF;
@@ -234,6 +243,7 @@ MIGRATIONS: list[str] = [
         USING (SELECT DISTINCT r.vector_store_id, w.lexeme FROM removed r, unnest(r.tsv) w
                WHERE r.vector_store_id = ANY (live)) c
         WHERE t.vector_store_id = c.vector_store_id AND t.term = c.lexeme AND t.df <= 0;
+        DELETE FROM lexical_stores WHERE vector_store_id = ANY (live) AND chunks <= 0;
         RETURN NULL;
     END $$;
 
