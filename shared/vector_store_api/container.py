@@ -185,18 +185,6 @@ def build_services(
     search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
     limiter = RateLimiter(buckets or PostgresBucketStore(db), sole_writer=single_process)
     return Services(
-        settings,
-        db,
-        catalog,
-        index,
-        blobs,
-        queue,
-        pipeline,
-        files,
-        stores,
-        search,
-        limiter,
-        accounts,
-        usage,
-        UsageService(usage.store, usage),
+        settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter,
+        accounts, usage, UsageService(usage.store, usage),
     )

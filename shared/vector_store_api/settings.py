@@ -75,9 +75,7 @@ class Settings(BaseSettings):
     query_rewrite_model: str | None = None
 
     # AWS (serverless). Secrets are referenced by id and fetched at cold start, never passed as values.
-    database_secret_id: str | None = (
-        None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
-    )
+    database_secret_id: str | None = None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
     database_url_parameter: str | None = None  # SSM SecureString holding the URL (alternative to the secret)
     # For secrets holding only username/password (RDS-managed master user secrets):
     database_host: str | None = None

@@ -35,11 +35,7 @@ def _project_key(aws, **fields) -> tuple[str, str]:
     assert project.status == 200, project
     project_id = project.json()["id"]
     key = aws.api(
-        "organization",
-        "POST",
-        "/v1/organization/projects/{project_id}/api_keys",
-        fields,
-        token=ADMIN_KEY,
+        "organization", "POST", "/v1/organization/projects/{project_id}/api_keys", fields, token=ADMIN_KEY,
         project_id=project_id,
     )
     assert key.status == 200, key
@@ -74,11 +70,7 @@ def test_bootstrap_admin_key_from_secrets_manager(keyed):
 def test_quota_on_lambda(keyed):
     project_id, key = _project_key(keyed)
     quotas = keyed.api(
-        "organization",
-        "POST",
-        "/v1/organization/projects/{project_id}/quotas",
-        {"max_files": 1},
-        token=ADMIN_KEY,
+        "organization", "POST", "/v1/organization/projects/{project_id}/quotas", {"max_files": 1}, token=ADMIN_KEY,
         project_id=project_id,
     )
     assert quotas.status == 200 and quotas.json()["max_files"] == 1
@@ -118,10 +110,7 @@ def test_usage_counters_are_written_to_dynamodb_per_invocation(keyed):
 
     today = calendar.timegm(datetime.now(timezone.utc).date().timetuple())
     usage = keyed.api(
-        "organization",
-        "GET",
-        "/v1/organization/usage/vector_stores",
-        token=ADMIN_KEY,
+        "organization", "GET", "/v1/organization/usage/vector_stores", token=ADMIN_KEY,
         query=f"start_time={today}&project_ids[]={project_id}&group_by[]=vector_store_id",
     )
     assert usage.status == 200, usage

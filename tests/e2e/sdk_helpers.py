@@ -64,9 +64,7 @@ def admin_client(server, admin_key: str) -> OpenAI:
 
 def admin_http(server, key: str) -> httpx.Client:
     """Raw HTTP for the organization endpoints the SDK has no method for (creating project keys, quotas)."""
-    return httpx.Client(
-        base_url=server.base_url + "/v1/organization", headers={"Authorization": f"Bearer {key}"}, timeout=30
-    )
+    return httpx.Client(base_url=server.base_url + "/v1/organization", headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
 
 def create_project_key(server, admin_key: str, project_id: str, **fields) -> dict:

@@ -373,10 +373,7 @@ def test_open_mode_until_an_admin_key_is_created_with_the_cli(tmp_path):
         env = {**server.env}
         created = subprocess.run(
             [sys.executable, "-m", "vector_store_api.tools.keys", "create-admin", "--name", "bootstrap"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            env=env, capture_output=True, text=True, timeout=120,
         )
         assert created.returncode == 0, created.stderr
         key_id, admin_key = created.stdout.split()
@@ -396,18 +393,12 @@ def test_open_mode_until_an_admin_key_is_created_with_the_cli(tmp_path):
 
         listed = subprocess.run(
             [sys.executable, "-m", "vector_store_api.tools.keys", "list-admin"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            env=env, capture_output=True, text=True, timeout=120,
         )
         assert key_id in listed.stdout and admin_key not in listed.stdout
         revoked = subprocess.run(
             [sys.executable, "-m", "vector_store_api.tools.keys", "revoke-admin", key_id],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            env=env, capture_output=True, text=True, timeout=120,
         )
         assert revoked.returncode == 0, revoked.stderr
 

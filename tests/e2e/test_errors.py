@@ -20,7 +20,6 @@ def make_client(base_url: str, api_key: str | None = None) -> openai.OpenAI:
         max_retries=0,
     )
 
-
 # ------------------------------------------------------------------ helpers
 
 
@@ -73,9 +72,7 @@ def test_metadata_non_string_value(client):
 
 def test_metadata_limits_on_update(client):
     vs = client.vector_stores.create(name="x", metadata={"a": "b"})
-    bad_request(
-        lambda: client.vector_stores.update(vs.id, metadata={f"k{i}": "v" for i in range(17)}), param="metadata"
-    )
+    bad_request(lambda: client.vector_stores.update(vs.id, metadata={f"k{i}": "v" for i in range(17)}), param="metadata")
     bad_request(lambda: client.vector_stores.update(vs.id, metadata={"k": 5}), param_prefix="metadata")  # type: ignore[dict-item]
     assert client.vector_stores.retrieve(vs.id).metadata == {"a": "b"}
 
@@ -507,9 +504,7 @@ def test_invalid_provider_id(client):
 
 
 def test_expires_after_missing_keys(client):
-    bad_request(
-        lambda: client.vector_stores.create(expires_after={"anchor": "last_active_at"}), param="expires_after.days"
-    )  # type: ignore[typeddict-item]
+    bad_request(lambda: client.vector_stores.create(expires_after={"anchor": "last_active_at"}), param="expires_after.days")  # type: ignore[typeddict-item]
     bad_request(lambda: client.vector_stores.create(expires_after={"days": 3}), param="expires_after.anchor")  # type: ignore[typeddict-item]
 
 
@@ -536,17 +531,12 @@ def test_expires_after_days_must_be_an_integer(client, days):
 
 
 def test_integer_fields_reject_other_types(client):
-    bad_request(
-        lambda: client.vector_stores.create(extra_body={"embedding_dimension": True}), param="embedding_dimension"
-    )
+    bad_request(lambda: client.vector_stores.create(extra_body={"embedding_dimension": True}), param="embedding_dimension")
     f = upload(client, "c.txt", "chunk me")
     bad_request(
         lambda: client.vector_stores.create(
             file_ids=[f.id],
-            chunking_strategy={
-                "type": "static",
-                "static": {"max_chunk_size_tokens": "800", "chunk_overlap_tokens": 400},
-            },  # type: ignore[typeddict-item]
+            chunking_strategy={"type": "static", "static": {"max_chunk_size_tokens": "800", "chunk_overlap_tokens": 400}},  # type: ignore[typeddict-item]
         ),
         param="chunking_strategy.static.max_chunk_size_tokens",
     )

@@ -15,7 +15,6 @@ from conftest import make_client
 def wait_until(predicate, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
     return _wait_until(predicate, timeout=timeout, interval=interval, what=what)
 
-
 POLL_MS = 100
 
 
@@ -45,6 +44,8 @@ def retrieve_store(client, store_id: str):
     check_counts(store.file_counts)
     assert (store.status == "in_progress") == (store.file_counts.in_progress > 0)
     return store
+
+
 
 
 def batch_files(client, store_id: str, batch_id: str, **kwargs) -> list:
@@ -109,10 +110,7 @@ def test_create_and_poll_with_per_file_values(client):
             {
                 "file_id": first.id,
                 "attributes": {"team": "red", "n": 1},
-                "chunking_strategy": {
-                    "type": "static",
-                    "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0},
-                },
+                "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}},
             },
             {"file_id": second.id, "attributes": {"team": "blue"}},
             {"file_id": third.id},
@@ -189,9 +187,7 @@ def test_list_files_pagination(client):
     store = new_store(client)
     files = upload_texts(client, 5)
     ids = [f.id for f in files]
-    batch = client.vector_stores.file_batches.create_and_poll(
-        vector_store_id=store.id, file_ids=ids, poll_interval_ms=POLL_MS
-    )
+    batch = client.vector_stores.file_batches.create_and_poll(vector_store_id=store.id, file_ids=ids, poll_interval_ms=POLL_MS)
     # Another batch in the same store must not leak into this one's list.
     other = upload_texts(client, 2, prefix="other")
     client.vector_stores.file_batches.create_and_poll(

@@ -12,6 +12,8 @@ from sdk_helpers import assert_error_body, attach, db_execute, upload, wait_unti
 # ------------------------------------------------------------------ helpers
 
 
+
+
 # ------------------------------------------------------------------ create
 
 
@@ -336,7 +338,7 @@ def test_auto_pagination_keeps_purpose_filter(client):
 
 
 def test_unusual_filenames_roundtrip(client):
-    for name in ["naïve résumé 日本 (1).txt", "semi;colon,comma\\back.txt", "../../etc/passwd"]:
+    for name in ['naïve résumé 日本 (1).txt', "semi;colon,comma\\back.txt", "../../etc/passwd"]:
         f = client.files.create(file=(name, b"payload", "text/plain"), purpose="assistants")
         assert f.filename == name
         assert client.files.retrieve(f.id).filename == name

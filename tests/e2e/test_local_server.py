@@ -37,18 +37,14 @@ def test_work_left_in_progress_by_a_crash_is_resumed_and_shutdown_stops_the_data
     server.process.kill()
     server.process.wait()
     with psycopg.connect(server.database_url, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE vector_store_files SET status = 'in_progress', usage_bytes = 0 WHERE file_id = %s", (done.id,)
-        )
+        conn.execute("UPDATE vector_store_files SET status = 'in_progress', usage_bytes = 0 WHERE file_id = %s", (done.id,))
         conn.execute("DELETE FROM chunks WHERE file_id = %s", (done.id,))
 
     server.start()
     try:
         resumed = wait_until(
-            lambda: (
-                (f := client.vector_stores.files.retrieve(done.id, vector_store_id=store.id)).status == "completed"
-                and f
-            )
+            lambda: (f := client.vector_stores.files.retrieve(done.id, vector_store_id=store.id)).status == "completed"
+            and f
         )
         assert resumed.usage_bytes > 0
         hits = client.vector_stores.search(store.id, query="zebra crossing")

@@ -166,9 +166,7 @@ def test_rewrite_query(topic_store):
     listed = search(client, store_id, [question, "Could you tell me about the bakery?"], rewrite_query=True)
     assert len(listed.search_query) == 2
     assert listed.search_query[0] == rewritten
-    assert (
-        "bakery" in listed.search_query[1].lower() and listed.search_query[1] != "Could you tell me about the bakery?"
-    )
+    assert "bakery" in listed.search_query[1].lower() and listed.search_query[1] != "Could you tell me about the bakery?"
 
 
 def test_score_threshold(topic_store):
@@ -432,10 +430,7 @@ FILTER_CASES = [
                         {"type": "gte", "key": "score", "value": 1},
                     ],
                 },
-                {
-                    "type": "and",
-                    "filters": [{"type": "nin", "key": "team", "value": ["alpha", "beta", "gamma"]}, eq("level", "5")],
-                },
+                {"type": "and", "filters": [{"type": "nin", "key": "team", "value": ["alpha", "beta", "gamma"]}, eq("level", "5")]},
             ],
         },
         "cf",
@@ -468,12 +463,7 @@ def test_filter(filter_store, case_filter, expected):
     names = {file_id: name for name, file_id in ids.items()}
     for ranker in ("auto", "none"):
         page = search(
-            client,
-            store_id,
-            "common record",
-            filters=case_filter,
-            max_num_results=50,
-            ranking_options={"ranker": ranker},
+            client, store_id, "common record", filters=case_filter, max_num_results=50, ranking_options={"ranker": ranker}
         )
         assert_results_page(page)
         found = [names[hit.file_id] for hit in page.data]
@@ -509,21 +499,9 @@ def test_unfiltered_returns_every_doc(filter_store):
         [eq("team", "alpha")],
     ],
     ids=[
-        "unknown-type",
-        "in-non-array",
-        "nin-non-array",
-        "eq-array",
-        "missing-key",
-        "missing-value",
-        "empty-key",
-        "object-value",
-        "null-value",
-        "extra-field",
-        "empty-compound",
-        "compound-without-filters",
-        "nested-unknown-type",
-        "nested-missing-value",
-        "list-instead-of-object",
+        "unknown-type", "in-non-array", "nin-non-array", "eq-array", "missing-key", "missing-value", "empty-key",
+        "object-value", "null-value", "extra-field", "empty-compound", "compound-without-filters",
+        "nested-unknown-type", "nested-missing-value", "list-instead-of-object",
     ],
 )
 def test_invalid_filters(filter_store, bad_filter):
@@ -543,8 +521,7 @@ def test_non_finite_numbers_are_rejected(filter_store, server, number):
         '{"query": "common", "filters": {"type": "eq", "key": "year", "value": %s}}' % number,
         '{"query": "common", "filters": {"type": "gt", "key": "year", "value": %s}}' % number,
         '{"query": "common", "filters": {"type": "in", "key": "year", "value": [2021, %s]}}' % number,
-        '{"query": "common", "filters": {"type": "or", "filters": [{"type": "lt", "key": "score", "value": %s}]}}'
-        % number,
+        '{"query": "common", "filters": {"type": "or", "filters": [{"type": "lt", "key": "score", "value": %s}]}}' % number,
         '{"query": "common", "ranking_options": {"score_threshold": %s}}' % number,
     ]
     with httpx.Client(base_url=server.base_url + "/v1", headers=headers, timeout=30) as raw:
@@ -572,8 +549,7 @@ def test_filter_sees_attribute_updates(server):
 
 def bulk_text(lines: int) -> str:
     return "\n".join(
-        f"Bulk line {i} reports widget{i % 211} output and gadget{i % 97} load in sector {i % 13}."
-        for i in range(lines)
+        f"Bulk line {i} reports widget{i % 211} output and gadget{i % 97} load in sector {i % 13}." for i in range(lines)
     )
 
 
@@ -664,12 +640,7 @@ def test_selective_filter_in_large_store(trap_setup):
     query = "Bulk line widget output gadget load sector"  # matches the bulk, not the needle
     for ranker in ("auto", "none"):
         page = search(
-            client,
-            store_id,
-            query,
-            max_num_results=50,
-            filters=eq("kind", "needle"),
-            ranking_options={"ranker": ranker},
+            client, store_id, query, max_num_results=50, filters=eq("kind", "needle"), ranking_options={"ranker": ranker}
         )
         assert_results_page(page)
         assert len(page.data) == needle_chunks, ranker

@@ -273,10 +273,7 @@ def test_list_filter_by_status(client):
     store = new_store(client)
     good = [attach_text(client, store.id, f"good{i}.txt", f"good document number {i}") for i in range(2)]
     bad = client.vector_stores.files.upload_and_poll(
-        vector_store_id=store.id,
-        file=("tool.exe", os.urandom(256)),
-        poll_interval_ms=POLL_MS,
-        max_wait_seconds=MAX_WAIT,
+        vector_store_id=store.id, file=("tool.exe", os.urandom(256)), poll_interval_ms=POLL_MS, max_wait_seconds=MAX_WAIT
     )
     assert bad.status == "failed"
     wait_store_idle(client, store.id)
@@ -363,12 +360,9 @@ def test_update_attributes_replaces_and_clears(client):
 
     cleared = client.vector_stores.files.update(vs_file.id, vector_store_id=store.id, attributes=None)
     assert cleared.attributes is None
-    assert (
-        raw_json(client.vector_stores.files.with_raw_response.retrieve(vs_file.id, vector_store_id=store.id))[
-            "attributes"
-        ]
-        is None
-    )
+    assert raw_json(
+        client.vector_stores.files.with_raw_response.retrieve(vs_file.id, vector_store_id=store.id)
+    )["attributes"] is None
     assert search_ids(client, store.id, query, {"type": "eq", "key": "team", "value": "b"}) == []
     # A file without the key is matched by `ne`.
     assert set(search_ids(client, store.id, query, {"type": "ne", "key": "team", "value": "z"})) == {vs_file.id}
@@ -390,7 +384,9 @@ def test_update_errors(client):
         client.vector_stores.files.update(vs_file.id, vector_store_id="vs_missing", attributes={"a": "b"})
     # attributes is required (nullable, but not omittable)
     with pytest.raises(openai.BadRequestError):
-        client.post(f"/vector_stores/{store.id}/files/{vs_file.id}", body={}, cast_to=object)
+        client.post(
+            f"/vector_stores/{store.id}/files/{vs_file.id}", body={}, cast_to=object
+        )
     assert client.vector_stores.files.retrieve(vs_file.id, vector_store_id=store.id).attributes is None
 
 
@@ -540,10 +536,7 @@ def test_non_finite_attribute_numbers_are_rejected(client, server, number):
         for path, body in (
             (f"/vector_stores/{store.id}/files/{vs_file.id}", '{"attributes": {"x": %s}}' % number),
             (f"/vector_stores/{store.id}/files", '{"file_id": "%s", "attributes": {"x": %s}}' % (other.id, number)),
-            (
-                f"/vector_stores/{store.id}/file_batches",
-                '{"file_ids": ["%s"], "attributes": {"x": %s}}' % (other.id, number),
-            ),
+            (f"/vector_stores/{store.id}/file_batches", '{"file_ids": ["%s"], "attributes": {"x": %s}}' % (other.id, number)),
             (
                 f"/vector_stores/{store.id}/file_batches",
                 '{"files": [{"file_id": "%s", "attributes": {"x": %s}}]}' % (other.id, number),
@@ -582,9 +575,7 @@ def test_attach_errors(client, server):
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.files.create(vector_store_id="vs_doesnotexist", file_id=file.id)
     with pytest.raises(openai.BadRequestError):
-        client.vector_stores.files.create(
-            vector_store_id=store.id, file_id=file.id, chunking_strategy={"type": "magic"}
-        )  # type: ignore[typeddict-item]
+        client.vector_stores.files.create(vector_store_id=store.id, file_id=file.id, chunking_strategy={"type": "magic"})  # type: ignore[typeddict-item]
     with pytest.raises(openai.BadRequestError):
         client.vector_stores.files.create(
             vector_store_id=store.id,
@@ -614,9 +605,7 @@ def test_poll_after_header_while_in_progress(client):
         assert int(raw.headers["openai-poll-after-ms"]) > 0
     else:  # finished already: no polling hint
         assert "openai-poll-after-ms" not in raw.headers
-    done = client.vector_stores.files.poll(
-        file.id, vector_store_id=store.id, poll_interval_ms=POLL_MS, max_wait_seconds=MAX_WAIT
-    )
+    done = client.vector_stores.files.poll(file.id, vector_store_id=store.id, poll_interval_ms=POLL_MS, max_wait_seconds=MAX_WAIT)
     assert done.status == "completed"
     raw = client.vector_stores.files.with_raw_response.retrieve(file.id, vector_store_id=store.id)
     assert "openai-poll-after-ms" not in raw.headers
@@ -635,10 +624,9 @@ def test_store_status_aggregation(client):
     assert final.file_counts.completed == 2 and final.file_counts.total == 2
     files = all_files(client, store.id)
     assert final.usage_bytes == sum(f.usage_bytes for f in files)
-    assert (
-        final.usage_bytes
-        == small.usage_bytes + client.vector_stores.files.retrieve(big.id, vector_store_id=store.id).usage_bytes
-    )
+    assert final.usage_bytes == small.usage_bytes + client.vector_stores.files.retrieve(
+        big.id, vector_store_id=store.id
+    ).usage_bytes
 
 
 def test_update_attributes_while_processing_reaches_the_chunks(client):
@@ -646,9 +634,7 @@ def test_update_attributes_while_processing_reaches_the_chunks(client):
     big = upload(client, "big.txt", long_text(45_000, "zeta"))
     client.vector_stores.files.create(vector_store_id=store.id, file_id=big.id, attributes={"rev": 1})
     client.vector_stores.files.update(big.id, vector_store_id=store.id, attributes={"rev": 2})
-    done = client.vector_stores.files.poll(
-        big.id, vector_store_id=store.id, poll_interval_ms=POLL_MS, max_wait_seconds=MAX_WAIT
-    )
+    done = client.vector_stores.files.poll(big.id, vector_store_id=store.id, poll_interval_ms=POLL_MS, max_wait_seconds=MAX_WAIT)
     assert done.status == "completed"
     assert done.attributes == {"rev": 2}
     assert search_ids(client, store.id, "zeta1 river", {"type": "eq", "key": "rev", "value": 1}) == []

@@ -33,6 +33,8 @@ def extra(model, name: str):
     return model.model_extra[name]
 
 
+
+
 # ------------------------------------------------------------------ create
 
 

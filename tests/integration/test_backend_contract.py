@@ -117,9 +117,7 @@ def test_the_chunk_estimate_picks_a_path_but_never_changes_the_answer(backend, e
     small_hits = backend.index.dense_search(replace(small, chunk_estimate=estimate), query, 10, None)
     assert len(small_hits) == 3 and {h.file_id for h in small_hits} == {small_file}
     large_hits = backend.index.dense_search(replace(large, chunk_estimate=estimate), query, 10, None)
-    assert len(large_hits) == 10 and [h.score for h in large_hits] == sorted(
-        (h.score for h in large_hits), reverse=True
-    )
+    assert len(large_hits) == 10 and [h.score for h in large_hits] == sorted((h.score for h in large_hits), reverse=True)
     exact = {f"chunk {i} of {large_file}" for i in brute_force(large_vectors, query, 10)}
     assert len(exact & {h.text for h in large_hits}) >= 7
 
@@ -147,9 +145,7 @@ def test_selective_filter_in_a_large_store_returns_exactly_k_exact_hits(backend)
     rare_vectors = unit_rows(rng, 150)
     rare = backend.file(store, rare_vectors, {"team": "rare"})
     query = unit_rows(rng, 1)[0]
-    only_rare = SearchRequest.model_validate(
-        {"query": "q", "filters": {"type": "eq", "key": "team", "value": "rare"}}
-    ).filters
+    only_rare = SearchRequest.model_validate({"query": "q", "filters": {"type": "eq", "key": "team", "value": "rare"}}).filters
 
     hits = backend.index.dense_search(store, query, 50, only_rare)
 
@@ -164,9 +160,7 @@ def test_filter_matching_fewer_than_k_returns_all_of_them(backend):
     store = backend.store()
     backend.file(store, unit_rows(rng, 1500), {"n": 1})
     few = backend.file(store, unit_rows(rng, 7), {"n": 2})
-    at_least_2 = SearchRequest.model_validate(
-        {"query": "q", "filters": {"type": "gte", "key": "n", "value": 2}}
-    ).filters
+    at_least_2 = SearchRequest.model_validate({"query": "q", "filters": {"type": "gte", "key": "n", "value": 2}}).filters
 
     hits = backend.index.dense_search(store, unit_rows(rng, 1)[0], 50, at_least_2)
 
@@ -270,27 +264,12 @@ CASES = [
             "type": "and",
             "filters": [
                 {"type": "eq", "key": "team", "value": "hr"},
-                {
-                    "type": "or",
-                    "filters": [
-                        {"type": "eq", "key": "public", "value": True},
-                        {"type": "eq", "key": "year", "value": "2024"},
-                    ],
-                },
+                {"type": "or", "filters": [{"type": "eq", "key": "public", "value": True}, {"type": "eq", "key": "year", "value": "2024"}]},
             ],
         },
         {"a", "c"},
     ),
-    (
-        {
-            "type": "or",
-            "filters": [
-                {"type": "lt", "key": "year", "value": 2020},
-                {"type": "nin", "key": "team", "value": ["hr", "eng"]},
-            ],
-        },
-        {"b", "d", "e"},
-    ),
+    ({"type": "or", "filters": [{"type": "lt", "key": "year", "value": 2020}, {"type": "nin", "key": "team", "value": ["hr", "eng"]}]}, {"b", "d", "e"}),
 ]
 
 

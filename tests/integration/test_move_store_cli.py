@@ -20,10 +20,7 @@ def run_move(pg_url: str, opensearch_url: str, prefix: str, *args: str) -> subpr
     env = {**os.environ, "DATABASE_URL": pg_url, "OPENSEARCH_URL": opensearch_url, "OPENSEARCH_INDEX_PREFIX": prefix}
     return subprocess.run(
         [sys.executable, "-m", "vector_store_api.tools.move_store", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        env=env, capture_output=True, text=True, timeout=300,
     )
 
 

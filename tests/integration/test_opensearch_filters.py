@@ -300,7 +300,6 @@ def test_a_filter_on_a_large_store_is_scored_exactly_in_one_request_up_to_the_bo
     searcher.dense_search(large, query, 10, None)  # unfiltered, above the bound: k-NN alone
     assert [list(body["query"]) for body in log.searches] == [["knn"]]
 
-
 def test_scores_are_cosine_similarities(os_index):
     store = new_store(os_index)
     vectors = np.eye(DIM, dtype=np.float32)[:3]

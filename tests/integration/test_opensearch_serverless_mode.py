@@ -1,3 +1,4 @@
+
 """OpenSearchIndex(serverless=True), the Amazon OpenSearch Serverless path, against the local OpenSearch.
 
 - The WHOLE backend contract suite (test_backend_contract.py) runs again here with the serverless

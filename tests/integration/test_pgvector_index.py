@@ -36,9 +36,7 @@ class Fixture:
 
     def store(self) -> StoreRef:
         store_id = new_id(VECTOR_STORE_PREFIX)
-        self.catalog.insert_store(
-            self.tenant, store_id, now(), "", None, None, None, "hash", "hash-v1", DIM, "pgvector"
-        )
+        self.catalog.insert_store(self.tenant, store_id, now(), "", None, None, None, "hash", "hash-v1", DIM, "pgvector")
         ref = StoreRef(self.tenant, store_id, DIM)
         self.index.prepare_store(ref)
         return ref
@@ -46,9 +44,7 @@ class Fixture:
     def file(self, store: StoreRef, vectors: np.ndarray, attributes: dict | None = None, texts=None) -> str:
         file_id = new_id(FILE_PREFIX)
         self.catalog.insert_file(
-            self.tenant,
-            FileObject(id=file_id, bytes=1, created_at=now(), filename=f"{file_id}.txt", purpose="assistants"),
-            "k",
+            self.tenant, FileObject(id=file_id, bytes=1, created_at=now(), filename=f"{file_id}.txt", purpose="assistants"), "k"
         )
         self.catalog.attach(self.tenant, store.store_id, [NewAttachment(file_id, attributes, CHUNKING)], now())
         texts = texts or [f"chunk {i} of {file_id}" for i in range(len(vectors))]

@@ -27,10 +27,7 @@ def test_move_copies_embeddings_resumes_after_interruption_and_verifies(database
     rng = np.random.default_rng(11)
     store = source.store()
     vectors = {f"doc{i}": unit_rows(rng, 4) for i in range(5)}
-    files = {
-        name: source.file(store, v, {"name": name}, texts=[f"{name} part {j}" for j in range(4)])
-        for name, v in vectors.items()
-    }
+    files = {name: source.file(store, v, {"name": name}, texts=[f"{name} part {j}" for j in range(4)]) for name, v in vectors.items()}
     query = vectors["doc3"][2]
     before = router.dense_search(store, query, 5, None)
 

@@ -56,9 +56,7 @@ def by_key(rows) -> dict:
 def test_adds_accumulate_per_tenant_day_and_store(store):
     a, b = tenant(), tenant()
     store.add({UsageKey(a, "2026-03-01", ""): {"requests": 2}, UsageKey(a, "2026-03-01", "vs_1"): {"requests": 1}})
-    store.add(
-        {UsageKey(a, "2026-03-01", ""): {"requests": 3, "searches": 1}, UsageKey(a, "2026-03-02", ""): {"requests": 7}}
-    )
+    store.add({UsageKey(a, "2026-03-01", ""): {"requests": 3, "searches": 1}, UsageKey(a, "2026-03-02", ""): {"requests": 7}})
     store.add({UsageKey(b, "2026-03-01", ""): {"requests": 100}})
 
     rows = by_key(store.query([a], "2026-03-01", "2026-03-02"))

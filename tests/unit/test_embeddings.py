@@ -82,13 +82,8 @@ def test_hash_is_deterministic_across_processes() -> None:
     for seed in ("1", "2"):  # different str-hash salts must not matter
         env["PYTHONHASHSEED"] = seed
         proc = subprocess.run(
-            [sys.executable, "-c", code],
-            input=json.dumps(HASH_TEXTS),
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-            timeout=60,
+            [sys.executable, "-c", code], input=json.dumps(HASH_TEXTS), capture_output=True,
+            text=True, env=env, check=True, timeout=60,
         )
         outputs.add(proc.stdout)
     assert outputs == {HashEmbedder().embed(HASH_TEXTS).tobytes().hex()}
@@ -294,7 +289,9 @@ def test_local_long_text_pools_all_windows(local_embedder: LocalEmbedder) -> Non
     tokenizer = local_embedder._tokenizer or local_embedder._load()[1]
     assert 850 < len(tokenizer.encode(text, add_special_tokens=False).ids) < 1200
     head = local_embedder.windows(text)[0][0]  # the first <= 250 word pieces
-    full_vec, head_vec, topic = local_embedder.embed([text, head, "black holes, stars and galaxies in astronomy"])
+    full_vec, head_vec, topic = local_embedder.embed(
+        [text, head, "black holes, stars and galaxies in astronomy"]
+    )
     assert full_vec @ topic > head_vec @ topic + 0.1
 
 

@@ -43,33 +43,12 @@ def error_of(model, body: dict):
         ({"expires_after": {"anchor": "last_active_at", "days": 366}}, "expires_after.days"),
         ({"expires_after": {"anchor": "created_at", "days": 1}}, "expires_after.anchor"),
         ({"file_ids": ["file-x"] * 501}, "file_ids"),
-        (
-            {
-                "chunking_strategy": {
-                    "type": "static",
-                    "static": {"max_chunk_size_tokens": 99, "chunk_overlap_tokens": 0},
-                }
-            },
-            "chunking_strategy.static.max_chunk_size_tokens",
-        ),
-        (
-            {
-                "chunking_strategy": {
-                    "type": "static",
-                    "static": {"max_chunk_size_tokens": 4097, "chunk_overlap_tokens": 0},
-                }
-            },
-            "chunking_strategy.static.max_chunk_size_tokens",
-        ),
-        (
-            {
-                "chunking_strategy": {
-                    "type": "static",
-                    "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 101},
-                }
-            },
-            "chunking_strategy.static",
-        ),
+        ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 99, "chunk_overlap_tokens": 0}}},
+         "chunking_strategy.static.max_chunk_size_tokens"),
+        ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 4097, "chunk_overlap_tokens": 0}}},
+         "chunking_strategy.static.max_chunk_size_tokens"),
+        ({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 101}}},
+         "chunking_strategy.static"),
         ({"chunking_strategy": {"type": "fixed"}}, "chunking_strategy"),
         ({"foo": 1}, "foo"),
     ],
@@ -148,10 +127,8 @@ def test_batch_entries_apply_top_level_values_only_to_file_ids():
         ({"query": "q", "filters": {"type": "in", "key": "a", "value": "x"}}, "filters"),
         ({"query": "q", "filters": {"type": "eq", "key": "a", "value": [1]}}, "filters"),
         ({"query": "q", "filters": {"type": "eq", "value": 1}}, "filters.key"),
-        (
-            {"query": "q", "filters": {"type": "and", "filters": [{"type": "nope", "key": "a", "value": 1}]}},
-            "filters.filters[0].type",
-        ),
+        ({"query": "q", "filters": {"type": "and", "filters": [{"type": "nope", "key": "a", "value": 1}]}},
+         "filters.filters[0].type"),
         ({"query": ""}, None),
         ({"query": []}, None),
     ],
@@ -170,35 +147,17 @@ def test_auto_chunking_is_reported_as_static_800_400():
 def test_response_models_pass_the_sdk_strict_validation():
     counts = FileCounts(in_progress=1, total=1)
     store = VectorStore(
-        id="vs_1",
-        created_at=1,
-        name="",
-        usage_bytes=0,
-        file_counts=counts,
-        status="in_progress",
-        last_active_at=1,
-        metadata=None,
+        id="vs_1", created_at=1, name="", usage_bytes=0, file_counts=counts, status="in_progress",
+        last_active_at=1, metadata=None,
     )
     vs_file = VectorStoreFile(
-        id="file-1",
-        created_at=1,
-        vector_store_id="vs_1",
-        status="failed",
-        usage_bytes=0,
-        last_error=LastError(code="invalid_file", message="bad"),
-        attributes={"a": 1, "b": True},
+        id="file-1", created_at=1, vector_store_id="vs_1", status="failed", usage_bytes=0,
+        last_error=LastError(code="invalid_file", message="bad"), attributes={"a": 1, "b": True},
         chunking_strategy={"type": "static", "static": resolve_chunking(None)},
     )
-    batch = VectorStoreFileBatch(
-        id="vsfb_1", created_at=1, vector_store_id="vs_1", status="cancelled", file_counts=counts
-    )
+    batch = VectorStoreFileBatch(id="vsfb_1", created_at=1, vector_store_id="vs_1", status="cancelled", file_counts=counts)
     file = FileObject(id="file-1", bytes=3, created_at=1, filename="a.txt", purpose="assistants")
-    for ours, theirs in (
-        (store, SDKVectorStore),
-        (vs_file, SDKVectorStoreFile),
-        (batch, SDKBatch),
-        (file, SDKFileObject),
-    ):
+    for ours, theirs in ((store, SDKVectorStore), (vs_file, SDKVectorStoreFile), (batch, SDKBatch), (file, SDKFileObject)):
         validated = validate_type(type_=theirs, value=ours.model_dump(mode="json"))
         assert validated.id == ours.id
     assert batch.object == "vector_store.files_batch"

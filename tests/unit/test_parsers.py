@@ -174,18 +174,9 @@ def test_html_drops_scripts_styles_and_markup() -> None:
     assert "Second paragraph." in text
     assert "Item one" in text and "Item two" in text
     for forbidden in (
-        "secretScript",
-        "do not index",
-        "color: red",
-        "secret-style",
-        "enable javascript",
-        "template content",
-        "hidden comment",
-        '"ld"',
-        "<",
-        ">",
-        "href",
-        "DOCTYPE",
+        "secretScript", "do not index", "color: red", "secret-style",
+        "enable javascript", "template content", "hidden comment", '"ld"',
+        "<", ">", "href", "DOCTYPE",
     ):
         assert forbidden not in text
     # Block elements end up on separate lines.

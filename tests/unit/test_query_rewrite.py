@@ -35,10 +35,8 @@ def test_keyword_rewrite_keeps_original_when_nothing_left(query: str) -> None:
 
 def test_keyword_rewrite_is_deterministic() -> None:
     query = "Tell me about the travel expense limits for international trips"
-    assert (
-        KeywordRewriter().rewrite(query)
-        == KeywordRewriter().rewrite(query)
-        == ("travel expense limits international trips")
+    assert KeywordRewriter().rewrite(query) == KeywordRewriter().rewrite(query) == (
+        "travel expense limits international trips"
     )
 
 

@@ -49,9 +49,7 @@ def _reject_nul(request: Request) -> None:
         if "\x00" in value or "\x00" in name:
             name = name.replace("\x00", "")
             raise InvalidRequest(
-                f"Invalid '{name}': strings must not contain NUL (\\u0000) characters.",
-                param=name,
-                code="invalid_value",
+                f"Invalid '{name}': strings must not contain NUL (\\u0000) characters.", param=name, code="invalid_value"
             )
 
 
@@ -64,9 +62,7 @@ def _project_key_with(role: str) -> Callable[..., Principal]:
 
     async def check(request: Request, caller: Principal = Depends(principal)) -> Principal:
         if caller.is_org_admin:
-            raise _insufficient(
-                "Admin API keys can only be used with /v1/organization endpoints; use a project API key."
-            )
+            raise _insufficient("Admin API keys can only be used with /v1/organization endpoints; use a project API key.")
         if not caller.has_role(role):
             raise _insufficient(f"This API key has the '{caller.role}' role; this operation needs '{role}'.")
         store_id = request.path_params.get("vector_store_id")

@@ -87,12 +87,7 @@ def ingest_file(message: IngestFileMessage, *, final_attempt: bool) -> None:
 
 def bulk_ingest(message: BulkIngestMessage, idempotency_key: str) -> dict:
     run = _bulk_runner()
-    return run(
-        payload={
-            "idempotency_key": f"{message.tenant_id}:{idempotency_key}",
-            "message": message.model_dump(mode="json"),
-        }
-    )
+    return run(payload={"idempotency_key": f"{message.tenant_id}:{idempotency_key}", "message": message.model_dump(mode="json")})
 
 
 def _bulk_runner():
@@ -160,9 +155,7 @@ def _run_bulk(payload: dict) -> dict:
     if rejected:
         metrics.add_metric(name="BulkFilesRejected", unit=MetricUnit.Count, value=len(rejected))
         logger.error("bulk ingest rejected objects", extra={"rejected": dict(list(rejected.items())[:50])})
-    logger.info(
-        "bulk_ingest", extra={"vector_store_id": message.vector_store_id, "files": created, "batches": batch_ids}
-    )
+    logger.info("bulk_ingest", extra={"vector_store_id": message.vector_store_id, "files": created, "batches": batch_ids})
     return {"batch_ids": batch_ids, "files": created, "rejected": sorted(rejected)}
 
 
@@ -216,9 +209,7 @@ def send_to_dlq(record: SQSRecord, reason: str) -> None:
 def handler(event: dict, context: Any) -> dict:
     _idempotency_config().register_lambda_context(context)
     try:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
     finally:
         services().usage.flush()
 
@@ -246,10 +237,7 @@ def dlq_record_handler(record: SQSRecord) -> None:
         )
         logger.error("dead ingest message", extra={"file_id": message.file_id, "settled": settled, "reason": reason})
     else:
-        logger.error(
-            "dead bulk ingest message",
-            extra={"vector_store_id": message.vector_store_id, "reason": reason, "body": json.loads(record.body)},
-        )
+        logger.error("dead bulk ingest message", extra={"vector_store_id": message.vector_store_id, "reason": reason, "body": json.loads(record.body)})
 
 
 dlq_processor = BatchProcessor(event_type=EventType.SQS)
@@ -258,6 +246,4 @@ dlq_processor = BatchProcessor(event_type=EventType.SQS)
 @logger.inject_lambda_context
 @metrics.log_metrics
 def dlq_handler(event: dict, context: Any) -> dict:
-    return process_partial_response(
-        event=event, record_handler=dlq_record_handler, processor=dlq_processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=dlq_record_handler, processor=dlq_processor, context=context)

@@ -69,7 +69,9 @@ class VectorIndex(Protocol):
     def export_file_chunks(self, store: StoreRef, file_id: str) -> tuple[list[ChunkToIndex], np.ndarray]:
         """The file's chunks in order with their stored embeddings (to move a store between backends)."""
 
-    def dense_search(self, store: StoreRef, vector: np.ndarray, k: int, filters: Filter | None) -> list[ChunkHit]:
+    def dense_search(
+        self, store: StoreRef, vector: np.ndarray, k: int, filters: Filter | None
+    ) -> list[ChunkHit]:
         """Exactly min(k, matching chunks) nearest chunks by cosine similarity, best first."""
 
     def text_search(self, store: StoreRef, query: str, k: int, filters: Filter | None) -> list[ChunkHit]:

@@ -28,9 +28,7 @@ class IndexRouter:
         try:
             return self._indexes[store.provider_id]
         except KeyError:
-            raise RuntimeError(
-                f"store {store.store_id} lives on '{store.provider_id}', which is not configured"
-            ) from None
+            raise RuntimeError(f"store {store.store_id} lives on '{store.provider_id}', which is not configured") from None
 
     def prepare_store(self, store: StoreRef) -> None:
         self._of(store).prepare_store(store)

@@ -71,7 +71,9 @@ class LocalEmbedder:
         from tokenizers import Tokenizer
 
         if self.model_dir is not None:
-            model = TextEmbedding(model_name=self.model, specific_model_path=str(self.model_dir), threads=self.threads)
+            model = TextEmbedding(
+                model_name=self.model, specific_model_path=str(self.model_dir), threads=self.threads
+            )
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         else:
             model = TextEmbedding(model_name=self.model, threads=self.threads)

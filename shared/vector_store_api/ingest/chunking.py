@@ -84,7 +84,9 @@ def _validate(max_tokens: int, overlap: int) -> None:
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
     if not 0 <= overlap <= max_tokens // 2:
-        raise ValueError(f"overlap must be between 0 and max_tokens // 2 ({max_tokens // 2}), got {overlap}")
+        raise ValueError(
+            f"overlap must be between 0 and max_tokens // 2 ({max_tokens // 2}), got {overlap}"
+        )
 
 
 def _windows(n_tokens: int, size: int, step: int) -> list[tuple[int, int]]:

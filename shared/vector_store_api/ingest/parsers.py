@@ -19,109 +19,20 @@ from ..errors import InvalidFile, UnsupportedFile
 PLAIN_TEXT_EXTENSIONS: frozenset[str] = frozenset(
     {
         # prose / docs
-        ".txt",
-        ".text",
-        ".md",
-        ".markdown",
-        ".mdx",
-        ".rst",
-        ".adoc",
-        ".asciidoc",
-        ".org",
-        ".tex",
-        ".log",
+        ".txt", ".text", ".md", ".markdown", ".mdx", ".rst", ".adoc", ".asciidoc",
+        ".org", ".tex", ".log",
         # data / config
-        ".csv",
-        ".tsv",
-        ".xml",
-        ".yaml",
-        ".yml",
-        ".toml",
-        ".ini",
-        ".cfg",
-        ".conf",
-        ".properties",
-        ".env",
-        ".graphql",
-        ".gql",
-        ".proto",
+        ".csv", ".tsv", ".xml", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf",
+        ".properties", ".env", ".graphql", ".gql", ".proto",
         # code
-        ".py",
-        ".pyi",
-        ".js",
-        ".mjs",
-        ".cjs",
-        ".ts",
-        ".mts",
-        ".cts",
-        ".tsx",
-        ".jsx",
-        ".vue",
-        ".svelte",
-        ".java",
-        ".c",
-        ".h",
-        ".cc",
-        ".cpp",
-        ".cxx",
-        ".hpp",
-        ".hh",
-        ".hxx",
-        ".cs",
-        ".go",
-        ".rs",
-        ".rb",
-        ".php",
-        ".sh",
-        ".bash",
-        ".zsh",
-        ".fish",
-        ".ps1",
-        ".bat",
-        ".cmd",
-        ".css",
-        ".scss",
-        ".sass",
-        ".less",
-        ".sql",
-        ".kt",
-        ".kts",
-        ".swift",
-        ".scala",
-        ".sc",
-        ".r",
-        ".lua",
-        ".pl",
-        ".pm",
-        ".dart",
-        ".ex",
-        ".exs",
-        ".erl",
-        ".hrl",
-        ".hs",
-        ".clj",
-        ".cljs",
-        ".groovy",
-        ".gradle",
-        ".jl",
-        ".m",
-        ".mm",
-        ".vb",
-        ".fs",
-        ".fsx",
-        ".ml",
-        ".mli",
-        ".nim",
-        ".zig",
-        ".tf",
-        ".hcl",
-        ".cmake",
-        ".mk",
-        ".asm",
-        ".s",
-        ".f90",
-        ".for",
-        ".pas",
+        ".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".tsx", ".jsx",
+        ".vue", ".svelte", ".java", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh",
+        ".hxx", ".cs", ".go", ".rs", ".rb", ".php", ".sh", ".bash", ".zsh", ".fish",
+        ".ps1", ".bat", ".cmd", ".css", ".scss", ".sass", ".less", ".sql", ".kt",
+        ".kts", ".swift", ".scala", ".sc", ".r", ".lua", ".pl", ".pm", ".dart",
+        ".ex", ".exs", ".erl", ".hrl", ".hs", ".clj", ".cljs", ".groovy", ".gradle",
+        ".jl", ".m", ".mm", ".vb", ".fs", ".fsx", ".ml", ".mli", ".nim", ".zig",
+        ".tf", ".hcl", ".cmake", ".mk", ".asm", ".s", ".f90", ".for", ".pas",
     }
 )
 HTML_EXTENSIONS: frozenset[str] = frozenset({".html", ".htm", ".xhtml"})
@@ -131,7 +42,12 @@ DOCX_EXTENSIONS: frozenset[str] = frozenset({".docx"})
 PPTX_EXTENSIONS: frozenset[str] = frozenset({".pptx"})
 
 SUPPORTED_EXTENSIONS: frozenset[str] = (
-    PLAIN_TEXT_EXTENSIONS | HTML_EXTENSIONS | JSON_EXTENSIONS | PDF_EXTENSIONS | DOCX_EXTENSIONS | PPTX_EXTENSIONS
+    PLAIN_TEXT_EXTENSIONS
+    | HTML_EXTENSIONS
+    | JSON_EXTENSIONS
+    | PDF_EXTENSIONS
+    | DOCX_EXTENSIONS
+    | PPTX_EXTENSIONS
 )
 
 # HTML elements whose content is never user-visible text.
@@ -139,37 +55,10 @@ _HTML_DROP_TAGS = ("script", "style", "noscript", "template")
 # Elements rendered as their own paragraph; inline ones (b, a, span) must not split text.
 _HTML_BLOCK_TAGS = frozenset(
     {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "caption",
-        "details",
-        "div",
-        "dl",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "title",
-        "ul",
+        "address", "article", "aside", "blockquote", "caption", "details", "div",
+        "dl", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+        "h4", "h5", "h6", "header", "hr", "main", "nav", "ol", "p", "pre", "section",
+        "summary", "table", "title", "ul",
     }
 )
 # Elements that end a line but are not paragraphs of their own.
@@ -194,7 +83,10 @@ def extract_text(filename: str, data: bytes) -> str:
     parser = _parser_for(ext)
     if parser is None:
         shown = ext or "none"
-        raise UnsupportedFile(f"Files with extensions [{shown}] are not supported for retrieval (file '{name}').")
+        raise UnsupportedFile(
+            f"Files with extensions [{shown}] are not supported for retrieval "
+            f"(file '{name}')."
+        )
     raw = parser(name, data)
     text = normalize_text(raw)
     if not text.strip():
@@ -261,7 +153,7 @@ def decode_text(name: str, data: bytes) -> str:
     if b"\x00" in data:
         raise InvalidFile(f"File '{name}' is not valid UTF-8 text.")
     if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
+        data = data[len(_UTF8_BOM):]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -1,6 +1,6 @@
 """The local server: every router, the embedded database, the in-process worker, one process.
 
-python -m vector_store_api.local.server     (or the `vector-store-api` script; `make run`)
+    python -m vector_store_api.local.server     (or the `vector-store-api` script; `make run`)
 """
 
 from __future__ import annotations

@@ -80,7 +80,9 @@ class StaticChunkingStrategy(RequestModel):
     static: StaticChunkingConfig
 
 
-ChunkingStrategyParam = Annotated[Union[AutoChunkingStrategy, StaticChunkingStrategy], Field(discriminator="type")]
+ChunkingStrategyParam = Annotated[
+    Union[AutoChunkingStrategy, StaticChunkingStrategy], Field(discriminator="type")
+]
 
 
 class StaticChunking(ResponseModel):

@@ -105,7 +105,7 @@ def hash_key(key: str) -> str:
 def redact(key: str) -> str:
     """A listing-safe form: the prefix and a few characters from each end ("sk-proj-Ab3d...x9Yz")."""
     prefix = next((p for p in (PROJECT_KEY_PREFIX, ADMIN_KEY_PREFIX) if key.startswith(p)), "")
-    body = key[len(prefix) :]
+    body = key[len(prefix):]
     if len(body) < 16:
         return prefix + "***"
     return f"{prefix}{body[:4]}...{body[-4:]}"
@@ -121,7 +121,9 @@ def _iso(ts: int) -> str:
 
 
 class AccountService:
-    def __init__(self, accounts: Accounts, settings: Settings, quota_usage: Callable[[str], QuotaUsage] | None = None):
+    def __init__(
+        self, accounts: Accounts, settings: Settings, quota_usage: Callable[[str], QuotaUsage] | None = None
+    ):
         """`quota_usage`: what a project stores now, for the quotas endpoint (None: no such endpoint)."""
         self._accounts = accounts
         self._defaults = Limits.defaults(settings)
@@ -242,12 +244,7 @@ class AccountService:
         return _to_project(self._accounts.insert_project(new_id(PROJECT_PREFIX), body.name, now()))
 
     def list_projects(
-        self,
-        principal: Principal,
-        limit: int,
-        order: str,
-        after: str | None,
-        before: str | None,
+        self, principal: Principal, limit: int, order: str, after: str | None, before: str | None,
         include_archived: bool,
     ) -> Page:
         if not principal.keys_enabled:
@@ -308,10 +305,8 @@ class AccountService:
         (Any role up to admin may be granted: a project admin is one already.)"""
         if principal.is_org_admin:
             return
-        if (
-            scopes_given
-            and principal.vector_store_ids is not None
-            and (store_ids is None or not set(store_ids) <= principal.vector_store_ids)
+        if scopes_given and principal.vector_store_ids is not None and (
+            store_ids is None or not set(store_ids) <= principal.vector_store_ids
         ):
             raise PermissionDenied(
                 "A key scoped to vector stores can only create keys scoped to some of the same vector stores.",
@@ -396,9 +391,7 @@ class AccountService:
         self._changed()
         return _to_admin_key(row, value)
 
-    def list_admin_keys(
-        self, principal: Principal, limit: int, order: str, after: str | None, before: str | None
-    ) -> Page:
+    def list_admin_keys(self, principal: Principal, limit: int, order: str, after: str | None, before: str | None) -> Page:
         self.require_org_admin(principal)
         page = self._accounts.list_keys(None, limit, order, after, before)  # type: ignore[arg-type]
         return Page([_to_admin_key(row) for row in page.items], page.has_more)
@@ -469,9 +462,7 @@ class AccountService:
         own = principal.project_id
         if requested and set(requested) != {own}:
             raise PermissionDenied(
-                "A project key can only read its own project's usage.",
-                param="project_ids",
-                code="insufficient_permissions",
+                "A project key can only read its own project's usage.", param="project_ids", code="insufficient_permissions"
             )
         return [own]  # type: ignore[list-item]
 
@@ -490,9 +481,7 @@ def _key_changes(body: CreateProjectApiKeyRequest | UpdateProjectApiKeyRequest, 
     """The key columns a create/update request sets, with OpenAI's `scopes` and `expires_in_seconds`
     turned into a role and an expiry time."""
     given = body.model_dump(exclude_unset=True)
-    changes = {
-        k: given[k] for k in ("name", "role", "vector_store_ids", "expires_at", "requests_per_minute") if k in given
-    }
+    changes = {k: given[k] for k in ("name", "role", "vector_store_ids", "expires_at", "requests_per_minute") if k in given}
     if isinstance(body, CreateProjectApiKeyRequest):
         changes.setdefault("name", body.name)
         changes.setdefault("role", body.role)
@@ -500,9 +489,7 @@ def _key_changes(body: CreateProjectApiKeyRequest | UpdateProjectApiKeyRequest, 
         role = changes.get("role", current_role)
         scoped_role = "read" if body.scopes == [READ_ONLY_SCOPE] else ("write" if role == "read" else role)
         if "role" in given and given["role"] != scoped_role:
-            raise InvalidRequest(
-                "'role' and 'scopes' disagree; give one of them.", param="scopes", code="invalid_value"
-            )
+            raise InvalidRequest("'role' and 'scopes' disagree; give one of them.", param="scopes", code="invalid_value")
         changes["role"] = scoped_role
     if body.expires_in_seconds is not None:
         changes["expires_at"] = now() + body.expires_in_seconds
@@ -519,12 +506,7 @@ def _to_project_key(row: dict[str, Any], project_active: bool, value: str | None
         **{column: row[column] for column in _KEY_COLUMNS},
         owner=KeyOwner(
             type="service_account",
-            service_account={
-                "id": row["id"],
-                "name": row["name"],
-                "created_at": row["created_at"],
-                "role": row["role"],
-            },
+            service_account={"id": row["id"], "name": row["name"], "created_at": row["created_at"], "role": row["role"]},
         ),
         owner_project_access="active" if project_active else "inactive",
         project_id=row["project_id"],

@@ -18,6 +18,7 @@ from .accounts import Limits
 log = logging.getLogger(__name__)
 
 
+
 def check_file_id(file_id: str, param: str = "file_id") -> None:
     if not file_id.startswith(FILE_PREFIX):
         raise invalid_id(param, file_id, FILE_PREFIX)

@@ -92,14 +92,8 @@ class IngestPipeline:
         usage = sum(len(c.text.encode("utf-8")) for c in chunks) + len(chunks) * store.dimension * FLOAT32_BYTES
         limits = self._limits_for(target.tenant_id)
         over_quota = self._catalog.reserve_chunks(
-            target.tenant_id,
-            store.store_id,
-            target.file_id,
-            len(chunks),
-            usage,
-            limits.max_chunks,
-            limits.max_vector_store_chunks,
-            limits.max_vector_store_bytes,
+            target.tenant_id, store.store_id, target.file_id, len(chunks), usage,
+            limits.max_chunks, limits.max_vector_store_chunks, limits.max_vector_store_bytes,
         )  # before embedding: a file over quota costs no embedding calls
         if over_quota:
             raise InvalidFile(f"File '{target.filename}' was not added: {over_quota}")

@@ -120,9 +120,8 @@ class ChatRewriter:
             rewritten = self._ask(query)
         except Exception as exc:  # any failure: degrade, never fail the search
             # Never log the query text at warning level (it may be sensitive).
-            logger.warning(
-                "query rewrite with model %s failed (%s); using keyword rewrite", self.model, type(exc).__name__
-            )
+            logger.warning("query rewrite with model %s failed (%s); using keyword rewrite",
+                           self.model, type(exc).__name__)
             logger.debug("query rewrite failure details", exc_info=True)
             return self._fallback.rewrite(query)
         return rewritten

@@ -45,9 +45,7 @@ class StoreMigration:
         if config is None:
             raise StoreMigrationError(f"no vector store with id '{store_id}'")
         if target not in self._indexes.providers:
-            raise StoreMigrationError(
-                f"backend '{target}' is not configured (available: {', '.join(self._indexes.providers)})"
-            )
+            raise StoreMigrationError(f"backend '{target}' is not configured (available: {', '.join(self._indexes.providers)})")
         source = config.provider_id
         if source == target:
             raise StoreMigrationError(f"store {store_id} is already on {target}")

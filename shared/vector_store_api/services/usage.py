@@ -24,9 +24,7 @@ def _day_start(day: date) -> int:
 
 
 def _result(counters: Counter[str], project_id: str | None, store_id: str | None) -> VectorStoreUsageResult:
-    routes = {
-        name.removeprefix(base.ROUTE_PREFIX): n for name, n in counters.items() if name.startswith(base.ROUTE_PREFIX)
-    }
+    routes = {name.removeprefix(base.ROUTE_PREFIX): n for name, n in counters.items() if name.startswith(base.ROUTE_PREFIX)}
     return VectorStoreUsageResult(
         project_id=project_id,
         vector_store_id=store_id,

@@ -217,14 +217,7 @@ class VectorStoreService:
                 check_file_id(cursor, name)
         try:
             return self._catalog.list_attachments(
-                tenant_id,
-                store_id,
-                status,
-                limit,
-                order,
-                after,
-                before,
-                batch_id,  # type: ignore[arg-type]
+                tenant_id, store_id, status, limit, order, after, before, batch_id  # type: ignore[arg-type]
             )
         except LookupError as error:
             name, value = error.args
@@ -277,7 +270,9 @@ class VectorStoreService:
             check_file_id(entry.file_id, "file_ids" if request.file_ids is not None else "files")
         self._require_files(tenant_id, [e.file_id for e in entries], "file_ids" if request.file_ids else "files")
         batch_id = new_id(FILE_BATCH_PREFIX)
-        attachments = [NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries]
+        attachments = [
+            NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries
+        ]
         max_files = self._limits_for(tenant_id).max_vector_store_files
         created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now(), max_files)
         self._enqueue(tenant_id, store_id, created)
@@ -289,7 +284,9 @@ class VectorStoreService:
         batch = self._catalog.get_batch(tenant_id, store_id, batch_id)
         if batch is None:
             self.store_config(tenant_id, store_id)
-            raise NotFound(f"No file batch found with id '{batch_id}' in vector store '{store_id}'.", param="batch_id")
+            raise NotFound(
+                f"No file batch found with id '{batch_id}' in vector store '{store_id}'.", param="batch_id"
+            )
         return batch
 
     def cancel_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch:

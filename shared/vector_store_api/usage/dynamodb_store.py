@@ -34,9 +34,7 @@ class DynamoDbUsageStore:
             self.client.update_item(
                 TableName=self.table,
                 Key={"tenant_id": {"S": key.tenant_id}, "sk": {"S": f"{key.day}#{key.vector_store_id}"}},
-                UpdateExpression="ADD "
-                + ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True))
-                + " SET expires_at = :exp",
+                UpdateExpression="ADD " + ", ".join(f"{n} {v}" for n, v in zip(names, values, strict=True)) + " SET expires_at = :exp",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={**values, ":exp": {"N": str(day_start + 86_400 + self.retention_seconds)}},
             )

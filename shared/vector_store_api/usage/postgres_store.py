@@ -17,9 +17,7 @@ class PostgresUsageStore:
 
     def add(self, increments: Mapping[UsageKey, Mapping[str, int]]) -> None:
         # Sorted, so two writers lock rows in the same order (no deadlock).
-        rows = sorted(
-            (*key, metric, value) for key, counters in increments.items() for metric, value in counters.items()
-        )
+        rows = sorted((*key, metric, value) for key, counters in increments.items() for metric, value in counters.items())
         if not rows:
             return
         tenants, days, stores, metrics, values = (list(column) for column in zip(*rows, strict=True))

@@ -72,12 +72,7 @@ class UsageRecorder:
         self.count(
             tenant_id,
             vector_store_id,
-            {
-                base.FILES_INGESTED: 1,
-                base.CHUNKS_EMBEDDED: chunks,
-                base.TOKENS_EMBEDDED: tokens,
-                base.BYTES_INGESTED: usage_bytes,
-            },
+            {base.FILES_INGESTED: 1, base.CHUNKS_EMBEDDED: chunks, base.TOKENS_EMBEDDED: tokens, base.BYTES_INGESTED: usage_bytes},
         )
         if self.metrics is not None:
             self.metrics.ingested(chunks, tokens, usage_bytes)

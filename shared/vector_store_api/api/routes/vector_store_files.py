@@ -12,11 +12,7 @@ from ...models.vector_stores import (
 from ..deps import current_tenant, json_body, rate_limit, reader, services, store_write_limit, writer
 from ..responses import respond, respond_page
 
-router = APIRouter(
-    prefix="/v1/vector_stores/{vector_store_id}",
-    tags=["vector_store_files"],
-    dependencies=[Depends(reader), Depends(rate_limit)],
-)
+router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(reader), Depends(rate_limit)])
 
 StatusFilter = Literal["in_progress", "completed", "failed", "cancelled"]
 

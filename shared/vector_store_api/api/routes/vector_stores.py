@@ -9,9 +9,7 @@ from ...services.principal import Principal
 from ..deps import current_tenant, json_body, rate_limit, reader, services, unscoped_writer, writer
 from ..responses import respond, respond_page
 
-router = APIRouter(
-    prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(reader), Depends(rate_limit)]
-)
+router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(reader), Depends(rate_limit)])
 
 
 @router.post("", dependencies=[Depends(unscoped_writer)])

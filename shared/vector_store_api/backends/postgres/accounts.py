@@ -65,12 +65,7 @@ class Accounts:
             return conn.execute("SELECT * FROM projects WHERE id = %s", (project_id,)).fetchone()
 
     def list_projects(
-        self,
-        limit: int,
-        order: Order,
-        after: str | None,
-        before: str | None,
-        include_archived: bool,
+        self, limit: int, order: Order, after: str | None, before: str | None, include_archived: bool,
         only: Sequence[str] | None = None,
     ) -> Page:
         where, params, order_by, reverse = keyset("id", order, after, before)

@@ -213,7 +213,9 @@ def trim_page(rows: list[dict], limit: int, reverse: bool) -> tuple[list[dict], 
     return rows, has_more
 
 
-def keyset(column: str, order: Order, after: Any | None, before: Any | None) -> tuple[str, list[Any], str, bool]:
+def keyset(
+    column: str, order: Order, after: Any | None, before: Any | None
+) -> tuple[str, list[Any], str, bool]:
     """WHERE fragment, its params, ORDER BY and whether to reverse the fetched rows.
 
     `after` continues the list past the cursor; `before` returns the items immediately
@@ -276,16 +278,7 @@ class Catalog:
             conn.execute(
                 "INSERT INTO files (id, tenant_id, created_at, bytes, filename, purpose, expires_at, blob_key)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    file.id,
-                    tenant_id,
-                    file.created_at,
-                    file.bytes,
-                    file.filename,
-                    file.purpose,
-                    file.expires_at,
-                    blob_key,
-                ),
+                (file.id, tenant_id, file.created_at, file.bytes, file.filename, file.purpose, file.expires_at, blob_key),
             )
 
     def get_file(self, tenant_id: str, file_id: str, now: int) -> StoredFile | None:
@@ -340,9 +333,7 @@ class Catalog:
             ).fetchone()
         if row is None:
             return None
-        return row["blob_key"], [
-            StoreRef(tenant_id, s["id"], s["embedding_dimension"], s["provider_id"]) for s in stores
-        ]
+        return row["blob_key"], [StoreRef(tenant_id, s["id"], s["embedding_dimension"], s["provider_id"]) for s in stores]
 
     def expired_files(self, now: int, limit: int = 500) -> list[tuple[str, str]]:
         with self._db.connection() as conn:
@@ -416,15 +407,14 @@ class Catalog:
         rows, has_more = self._store_rows(tenant_id, limit, order, after, before, only)
         return Page([_to_store(r, now) for r in rows], has_more)
 
-    def store_stats(self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None) -> Page:
+    def store_stats(
+        self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None
+    ) -> Page:
         rows, has_more = self._store_rows(tenant_id, limit, order, after, before, None)
         return Page(
             [
                 VectorStoreStats(
-                    id=r["id"],
-                    name=r["name"],
-                    usage_bytes=r["usage_bytes"],
-                    chunk_count=r["chunk_count"],
+                    id=r["id"], name=r["name"], usage_bytes=r["usage_bytes"], chunk_count=r["chunk_count"],
                     file_counts=_counts(r),
                 )
                 for r in rows
@@ -692,15 +682,8 @@ class Catalog:
         return (row is not None, row["attributes"] if row else None)
 
     def reserve_chunks(
-        self,
-        tenant_id: str,
-        store_id: str,
-        file_id: str,
-        chunks: int,
-        usage_bytes: int,
-        max_chunks: int,
-        max_store_chunks: int,
-        max_store_bytes: int,
+        self, tenant_id: str, store_id: str, file_id: str, chunks: int, usage_bytes: int,
+        max_chunks: int, max_store_chunks: int, max_store_bytes: int,
     ) -> str | None:
         """Count a file's chunks against the quotas before it is embedded and indexed. None when they
         fit (the reservation is recorded on the attachment, so concurrent files see it), else why not."""
