@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from vector_store_api.backends.postgres.database import Database, start_embedded_server, stop_embedded_servers
+from vector_store_api.backends.postgres.database import Database, start_embedded_server, stop_embedded_server
 
 
 def test_a_data_dir_made_by_the_old_package_starts_under_the_new_one(tmp_path):
@@ -41,4 +41,4 @@ def test_a_data_dir_made_by_the_old_package_starts_under_the_new_one(tmp_path):
         assert stores == [("vs_old",)]
         Database(url, max_size=1).close()  # the current migrations apply on top
     finally:
-        stop_embedded_servers()
+        stop_embedded_server(data_dir)  # only this one: the session's database keeps running

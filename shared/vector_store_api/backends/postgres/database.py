@@ -73,6 +73,14 @@ def _process_exists(pid: int) -> bool:
     return True
 
 
+def stop_embedded_server(data_dir: Path) -> None:
+    """Stop the embedded server this process started under data_dir (unless another process uses it)."""
+    pg_dir = (data_dir / "postgres").resolve()
+    for server in [s for s in _embedded_servers if Path(s.pgdata).resolve() == pg_dir]:
+        _embedded_servers.remove(server)
+        server.cleanup()
+
+
 def stop_embedded_servers() -> None:
     """Stop the embedded servers this process started (unless another process still uses them).
 
