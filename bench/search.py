@@ -13,8 +13,7 @@ Cases (k = 10 results):
   own BM25 SQL on a plain connection; OpenSearch: a `match` query);
 - `hybrid`: the default ranking (dense + BM25, fused) vs the raw dense query then the raw text
   query, one after the other.
-The raw side asks for k rows; the service fetches a fixed depth from each list (50 for one list,
-100 per list before fusion: part of what is measured). `agreement` is the overlap of the two top-10
+The raw side asks for k rows; the service fetches 50 from each list (part of what is measured). `agreement` is the overlap of the two top-10
 lists (dense cases). Target besides the ratio: hybrid API p50 <= 2x dense API p50 of the same run.
 """
 
