@@ -2,7 +2,7 @@
 
 Every process started here is registered on an `ExitStack` by the caller and stopped at the end of
 the run, on error and on Ctrl-C too. The local server stops its embedded PostgreSQL itself on
-SIGTERM (see vector_store_api.backends.postgres.database.stop_embedded_servers).
+SIGTERM (see vector_store_api.catalog.database.stop_embedded_servers).
 """
 
 from __future__ import annotations

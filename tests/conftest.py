@@ -26,7 +26,7 @@ MODEL_DIR = Path(os.environ.get("LOCAL_EMBEDDING_MODEL_DIR", SHARED / "models" /
 @pytest.fixture(scope="session")
 def pg_url(tmp_path_factory) -> str:
     """An embedded PostgreSQL with pgvector for integration tests (stopped at session end)."""
-    from vector_store_api.backends.postgres.database import start_embedded_server, stop_embedded_servers
+    from vector_store_api.catalog.database import start_embedded_server, stop_embedded_servers
 
     yield start_embedded_server(tmp_path_factory.mktemp("pg"))
     stop_embedded_servers()
@@ -45,7 +45,7 @@ def legacy_pg_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def legacy_database(legacy_pg_url):
-    from vector_store_api.backends.postgres.database import Database
+    from vector_store_api.catalog.database import Database
 
     db = Database(legacy_pg_url, max_size=2)
     yield db
@@ -54,7 +54,7 @@ def legacy_database(legacy_pg_url):
 
 @pytest.fixture(scope="session")
 def database(pg_url):
-    from vector_store_api.backends.postgres.database import Database
+    from vector_store_api.catalog.database import Database
 
     db = Database(pg_url, max_size=4)
     yield db

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .backends.base import VectorIndex
-from .backends.postgres.accounts import Accounts
-from .backends.postgres.catalog import Catalog
-from .backends.postgres.database import Database, start_embedded_server, stop_embedded_servers
 from .backends.postgres.pgvector_index import PgVectorIndex
 from .backends.router import IndexRouter
 from .blobstore.base import BlobStore
 from .blobstore.local import LocalBlobStore
+from .catalog import Catalog
+from .catalog.accounts import Accounts
+from .catalog.database import Database, start_embedded_server, stop_embedded_servers
 from .embeddings.base import Embedder
 from .embeddings.factory import build_embedder, resolve_embedding_config
 from .ids import now

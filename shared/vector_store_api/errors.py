@@ -57,7 +57,7 @@ class RateLimited(APIError):
     error_type = "requests"
 
 
-class QuotaExceeded(APIError):
+class InsufficientQuota(APIError):
     """OpenAI's 429 `insufficient_quota`; `x-should-retry: false` stops the SDK retrying what cannot succeed."""
 
     status_code = 429

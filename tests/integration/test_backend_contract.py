@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
-from vector_store_api.backends.postgres.catalog import Catalog, NewAttachment
+from vector_store_api.catalog import Catalog
+from vector_store_api.catalog.records import NewAttachment
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from vector_store_api.models.common import StaticChunking
 from vector_store_api.models.files import FileObject

@@ -14,8 +14,9 @@ import pytest
 
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
 from vector_store_api.backends.postgres.bm25 import Bm25Search, QueryTerm, candidates, tsquery_any
-from vector_store_api.backends.postgres.catalog import Catalog, NewAttachment
 from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
+from vector_store_api.catalog import Catalog
+from vector_store_api.catalog.records import NewAttachment
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from vector_store_api.models.common import StaticChunking
 from vector_store_api.models.files import FileObject

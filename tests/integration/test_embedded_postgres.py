@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import psycopg
 
-from vector_store_api.backends.postgres.database import Database, start_embedded_server, stop_embedded_server
+from vector_store_api.catalog.database import Database, start_embedded_server, stop_embedded_server
 
 
 def test_a_data_dir_made_by_the_old_package_starts_under_the_new_one(tmp_path):

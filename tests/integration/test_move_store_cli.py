@@ -11,8 +11,8 @@ import numpy as np
 from test_backend_contract import Backend, unit_rows
 
 from vector_store_api.backends.opensearch.index import OpenSearchIndex, build_client
-from vector_store_api.backends.postgres.catalog import Catalog
 from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
+from vector_store_api.catalog import Catalog
 from vector_store_api.settings import Settings
 
 

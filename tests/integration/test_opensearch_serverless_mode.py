@@ -33,7 +33,7 @@ from test_opensearch_filters import ShortKnnClient
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
 from vector_store_api.backends.opensearch import index as index_module
 from vector_store_api.backends.opensearch.index import OpenSearchIndex, OpenSearchIndexError, build_client
-from vector_store_api.backends.postgres.catalog import Catalog
+from vector_store_api.catalog import Catalog
 from vector_store_api.models.search import ComparisonFilter
 from vector_store_api.settings import Settings
 

@@ -10,8 +10,9 @@ import pytest
 from pgvector import Vector
 
 from vector_store_api.backends.base import ChunkToIndex, StoreRef
-from vector_store_api.backends.postgres.catalog import Catalog, NewAttachment
 from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
+from vector_store_api.catalog import Catalog
+from vector_store_api.catalog.records import NewAttachment
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from vector_store_api.models.common import StaticChunking
 from vector_store_api.models.files import FileObject
@@ -148,7 +149,7 @@ def test_deleting_a_store_removes_every_chunk_in_one_go(fx, catalog, database):
 
 def test_pool_hands_out_the_most_recently_returned_connection(pg_url):
     """LIFO: back-to-back requests reuse one warm backend instead of rotating over every pooled one."""
-    from vector_store_api.backends.postgres.database import Database
+    from vector_store_api.catalog.database import Database
 
     db = Database(pg_url, min_size=1, max_size=3)
     try:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from test_backend_contract import Backend, make_index, unit_rows
 
-from vector_store_api.backends.postgres.catalog import Catalog
 from vector_store_api.backends.router import IndexRouter
+from vector_store_api.catalog import Catalog
 from vector_store_api.services.store_migration import StoreMigration, StoreMigrationError
 
 

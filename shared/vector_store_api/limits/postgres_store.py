@@ -7,7 +7,7 @@ import random
 import secrets
 import time
 
-from ..backends.postgres.database import Database
+from ..catalog.database import Database
 
 # One insert in this many also deletes expired buckets (an absent bucket is a full one).
 _CLEANUP_ONE_IN = 256

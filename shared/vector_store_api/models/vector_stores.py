@@ -19,6 +19,9 @@ from .common import (
 MAX_FILE_IDS_ON_CREATE = 500
 MAX_BATCH_FILES = 2000
 
+StoreStatus = Literal["expired", "in_progress", "completed"]
+BatchStatus = Literal["in_progress", "completed", "cancelled", "failed"]
+
 
 class StoreExpiresAfter(RequestModel):
     anchor: Literal["last_active_at"]
@@ -57,7 +60,7 @@ class VectorStore(ResponseModel):
     description: str | None = None
     usage_bytes: int
     file_counts: FileCounts
-    status: Literal["expired", "in_progress", "completed"]
+    status: StoreStatus
     last_active_at: int | None
     metadata: dict[str, str] | None
     expires_after: StoreExpiresAfterObject | None = None
@@ -65,6 +68,24 @@ class VectorStore(ResponseModel):
     embedding_model: str | None = None
     embedding_dimension: int | None = None
     provider_id: str | None = None
+
+
+def store_status(counts: FileCounts, expires_at: int | None, now: int) -> StoreStatus:
+    """Expired once past `expires_at`; otherwise in progress while any file is."""
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "in_progress" if counts.in_progress else "completed"
+
+
+def batch_status(cancelled: bool, counts: FileCounts) -> BatchStatus:
+    """Failed only when every file failed; a cancelled batch stays cancelled."""
+    if cancelled:
+        return "cancelled"
+    if counts.in_progress:
+        return "in_progress"
+    if counts.total and counts.failed == counts.total:
+        return "failed"
+    return "completed"
 
 
 class CreateVectorStoreFileRequest(RequestModel):
@@ -131,7 +152,7 @@ class VectorStoreFileBatch(ResponseModel):
     object: Literal["vector_store.files_batch"] = "vector_store.files_batch"
     created_at: int
     vector_store_id: str
-    status: Literal["in_progress", "completed", "cancelled", "failed"]
+    status: BatchStatus
     file_counts: FileCounts
 
 

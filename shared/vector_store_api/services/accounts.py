@@ -21,8 +21,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..backends.postgres.accounts import Accounts, KeyMatch
-from ..backends.postgres.catalog import Page
+from ..catalog.accounts import Accounts, KeyMatch
 from ..errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
 from ..ids import new_id, now
 from ..models.admin import (
@@ -42,6 +41,7 @@ from ..models.admin import (
     UpdateQuotasRequest,
     UpdateRateLimitRequest,
 )
+from ..models.common import Page
 from ..settings import Settings
 from .principal import Principal
 

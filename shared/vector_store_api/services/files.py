@@ -6,14 +6,15 @@ import logging
 from typing import BinaryIO, Callable, Iterator
 
 from ..backends.base import StoreRef, VectorIndex
-from ..backends.postgres.catalog import Catalog, Page
 from ..blobstore.base import BlobStore
+from ..catalog.ports import FileRecords
 from ..errors import InvalidRequest, PermissionDenied, invalid_id, not_found
 from ..ids import FILE_PREFIX, new_id, now
-from ..models.common import DeletedObject
+from ..models.common import DeletedObject, Page
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
 from ..usage.recorder import UsageRecorder
 from .accounts import Limits
+from .limits import quota_checked
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def check_file_id(file_id: str, param: str = "file_id") -> None:
 class FileService:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: FileRecords,
         blobs: BlobStore,
         index: VectorIndex,
         max_file_bytes: int,
@@ -90,7 +91,8 @@ class FileService:
                 expires_at=created + expires_after_seconds if expires_after_seconds is not None else None,
             )
             limits = self._limits_for(tenant_id)
-            self._catalog.insert_file(tenant_id, file, blob_key, limits.max_files, limits.max_bytes)
+            with quota_checked("file"):
+                self._catalog.insert_file(tenant_id, file, blob_key, limits.max_files, limits.max_bytes)
         except BaseException:
             self._blobs.delete(blob_key)  # nothing half-written
             raise

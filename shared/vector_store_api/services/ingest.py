@@ -14,8 +14,9 @@ from typing import Callable
 import numpy as np
 
 from ..backends.base import ChunkToIndex, StoreRef, VectorIndex
-from ..backends.postgres.catalog import Attachment, Catalog
 from ..blobstore.base import BlobStore
+from ..catalog.ports import AttachmentRecords
+from ..catalog.records import Attachment
 from ..embeddings.base import Embedder
 from ..errors import IngestError, InvalidFile
 from ..ids import now
@@ -45,7 +46,7 @@ EmbedderFor = Callable[[str, str, int], Embedder]
 class IngestPipeline:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: AttachmentRecords,
         index: VectorIndex,
         blobs: BlobStore,
         embedder_for: EmbedderFor,

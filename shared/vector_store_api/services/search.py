@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ..backends.base import VectorIndex
-from ..backends.postgres.catalog import Catalog
+from ..catalog.ports import SearchCatalog
 from ..embeddings.base import Embedder
 from ..ids import now
 from ..models.search import MAX_NUM_RESULTS, SearchRequest, SearchResult, SearchResultsPage
@@ -29,7 +29,7 @@ TEXT_SEARCH_THREADS = 4
 class SearchService:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: SearchCatalog,
         index: VectorIndex,
         stores: VectorStoreService,
         embedder_for: EmbedderFor,

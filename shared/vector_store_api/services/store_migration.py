@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..backends.base import StoreRef
-from ..backends.postgres.catalog import Catalog
 from ..backends.router import IndexRouter
+from ..catalog.ports import MigrationRecords
 from ..ids import now
 
 
@@ -34,7 +34,7 @@ class StoreMigrationError(RuntimeError):
 
 
 class StoreMigration:
-    def __init__(self, catalog: Catalog, indexes: IndexRouter):
+    def __init__(self, catalog: MigrationRecords, indexes: IndexRouter):
         self._catalog = catalog
         self._indexes = indexes
 

@@ -6,12 +6,13 @@ import logging
 from typing import Callable, Sequence
 
 from ..backends.base import StoreRef, VectorIndex
-from ..backends.postgres.catalog import Catalog, NewAttachment, Page, StoreConfig
 from ..blobstore.base import BlobStore
-from ..errors import InvalidRequest, NotFound, QuotaExceeded, invalid_id, not_found
+from ..catalog.ports import VectorStoreCatalog
+from ..catalog.records import NewAttachment, StoreConfig
+from ..errors import InsufficientQuota, InvalidRequest, NotFound, invalid_id, not_found
 from ..ids import FILE_BATCH_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from ..ingest.parsers import extract_text
-from ..models.common import DeletedObject, resolve_chunking
+from ..models.common import DeletedObject, Page, resolve_chunking
 from ..models.vector_stores import (
     BatchFileParam,
     CreateFileBatchRequest,
@@ -28,6 +29,7 @@ from ..models.vector_stores import (
 from ..queue.base import IngestJob, IngestQueue
 from .accounts import Limits
 from .files import check_file_id
+from .limits import quota_checked
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ def expired_error(store_id: str) -> InvalidRequest:
 class VectorStoreService:
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: VectorStoreCatalog,
         index: VectorIndex,
         blobs: BlobStore,
         queue: IngestQueue,
@@ -86,7 +88,7 @@ class VectorStoreService:
         self._require_files(tenant_id, file_ids, "file_ids")
         max_files = self._limits_for(tenant_id).max_vector_store_files if file_ids else 0
         if max_files and len(file_ids) > max_files:  # checked before the store exists: nothing half-made
-            raise QuotaExceeded(
+            raise InsufficientQuota(
                 f"Vector store file quota exceeded: {len(file_ids)} files given, a vector store holds at most"
                 f" {max_files}. Nothing was created.",
                 param="file_ids",
@@ -196,7 +198,9 @@ class VectorStoreService:
         self._require_files(tenant_id, [request.file_id], "file_id")
         entry = NewAttachment(request.file_id, request.attributes, resolve_chunking(request.chunking_strategy))
         max_files = self._limits_for(tenant_id).max_vector_store_files
-        self._enqueue(tenant_id, store_id, self._catalog.attach(tenant_id, store_id, [entry], now(), max_files))
+        with quota_checked("file_id"):
+            attached = self._catalog.attach(tenant_id, store_id, [entry], now(), max_files)
+        self._enqueue(tenant_id, store_id, attached)
         return self.retrieve_file(tenant_id, store_id, request.file_id)
 
     def list_files(
@@ -274,7 +278,8 @@ class VectorStoreService:
             NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries
         ]
         max_files = self._limits_for(tenant_id).max_vector_store_files
-        created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now(), max_files)
+        with quota_checked("file_ids"):
+            created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now(), max_files)
         self._enqueue(tenant_id, store_id, created)
         return self.retrieve_batch(tenant_id, store_id, batch_id)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..backends.postgres.accounts import Accounts
-from ..backends.postgres.database import Database, stop_embedded_servers
+from ..catalog.accounts import Accounts
+from ..catalog.database import Database, stop_embedded_servers
 from ..container import database_url
 from ..errors import APIError
 from ..models.admin import CreateAdminApiKeyRequest

@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..backends.postgres.catalog import Catalog
-from ..backends.postgres.database import Database, stop_embedded_servers
 from ..backends.router import IndexRouter
+from ..catalog import Catalog
+from ..catalog.database import Database, stop_embedded_servers
 from ..container import build_indexes, database_url
 from ..services.store_migration import StoreMigration, StoreMigrationError
 from ..settings import get_settings

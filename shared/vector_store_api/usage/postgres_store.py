@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Mapping, Sequence
 
-from ..backends.postgres.database import Database
+from ..catalog.database import Database
 from .base import UsageKey, UsageRow
 
 

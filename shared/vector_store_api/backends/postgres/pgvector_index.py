@@ -20,9 +20,9 @@ import numpy as np
 from pgvector import Vector
 from psycopg.types.json import Jsonb
 
+from ...catalog.database import Database
 from ..base import ChunkHit, ChunkToIndex, Filter, StoreRef
 from .bm25 import Bm25Search
-from .database import Database
 from .filters import filter_sql
 
 log = logging.getLogger(__name__)

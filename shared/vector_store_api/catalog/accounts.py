@@ -7,8 +7,9 @@ from typing import Any, Sequence
 
 from psycopg.types.json import Jsonb
 
-from .catalog import Order, Page, keyset, trim_page
+from ..models.common import Page
 from .database import Database
+from .paging import Order, keyset, trim_page
 
 _KEY_COLUMNS = (
     "k.id, k.project_id, k.name, k.role, k.vector_store_ids, k.requests_per_minute, k.redacted_value,"

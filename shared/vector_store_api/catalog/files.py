@@ -1,0 +1,114 @@
+"""Files (the `/v1/files` objects) in the catalog."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from ..backends.base import StoreRef
+from ..models.common import Page
+from ..models.files import FileObject
+from .database import Database
+from .paging import Order, keyset, trim_page
+from .quotas import QuotaExceeded, lock_quotas, over_limit
+from .records import StoredFile, to_file
+
+
+class FileCatalog:
+    _db: Database
+
+    def insert_file(
+        self, tenant_id: str, file: FileObject, blob_key: str, max_files: int = 0, max_bytes: int = 0
+    ) -> None:
+        """Insert a File, within the project's file-count and byte quotas (0: unlimited)."""
+        with self._db.connection() as conn, conn.transaction():
+            if max_files or max_bytes:
+                lock_quotas(conn, tenant_id)
+                used = conn.execute(
+                    "SELECT count(*) AS files, coalesce(sum(bytes), 0)::bigint AS bytes FROM files"
+                    " WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)",
+                    (tenant_id, file.created_at),
+                ).fetchone()
+                if over_limit(used["files"], 1, max_files):
+                    raise QuotaExceeded(
+                        f"File quota exceeded: the project has {used['files']} of its {max_files} files."
+                        " Delete files, or ask an admin to raise max_files."
+                    )
+                if over_limit(used["bytes"], file.bytes, max_bytes):
+                    raise QuotaExceeded(
+                        f"Storage quota exceeded: the project stores {used['bytes']} of its {max_bytes} bytes and"
+                        f" this file has {file.bytes}. Delete files, or ask an admin to raise max_bytes."
+                    )
+            conn.execute(
+                "INSERT INTO files (id, tenant_id, created_at, bytes, filename, purpose, expires_at, blob_key)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (file.id, tenant_id, file.created_at, file.bytes, file.filename, file.purpose, file.expires_at, blob_key),
+            )
+
+    def get_file(self, tenant_id: str, file_id: str, now: int) -> StoredFile | None:
+        with self._db.connection() as conn:
+            row = conn.execute(
+                "SELECT * FROM files WHERE tenant_id = %s AND id = %s AND (expires_at IS NULL OR expires_at > %s)",
+                (tenant_id, file_id, now),
+            ).fetchone()
+        return StoredFile(to_file(row), row["tenant_id"], row["blob_key"]) if row else None
+
+    def existing_file_ids(self, tenant_id: str, file_ids: Sequence[str], now: int) -> set[str]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id FROM files WHERE tenant_id = %s AND id = ANY(%s) AND (expires_at IS NULL OR expires_at > %s)",
+                (tenant_id, list(file_ids), now),
+            ).fetchall()
+        return {row["id"] for row in rows}
+
+    def list_files(
+        self, tenant_id: str, purpose: str | None, limit: int, order: Order, after: str | None, now: int
+    ) -> Page:
+        where, params, order_by, reverse = keyset("id", order, after, None)
+        purpose_sql = " AND purpose = %s" if purpose else ""
+        purpose_params = [purpose] if purpose else []
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT * FROM files WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)"
+                f"{purpose_sql}{where} {order_by} LIMIT %s",
+                [tenant_id, now, *purpose_params, *params, limit + 1],
+            ).fetchall()
+        rows, has_more = trim_page(rows, limit, reverse)
+        return Page([to_file(r) for r in rows], has_more)
+
+    def delete_file(
+        self, tenant_id: str, file_id: str, store_scope: frozenset[str] | None = None
+    ) -> tuple[str, list[StoreRef]] | None:
+        """Delete a file and (by cascade) its attachments and chunks. Returns its blob key and stores.
+
+        With `store_scope`, a file attached to any store outside it is left alone (PermissionError)."""
+        with self._db.connection() as conn, conn.transaction():
+            stores = conn.execute(
+                "SELECT s.id, s.embedding_dimension, s.provider_id FROM vector_store_files f"
+                " JOIN vector_stores s ON s.id = f.vector_store_id WHERE f.tenant_id = %s AND f.file_id = %s"
+                " FOR UPDATE OF f",
+                (tenant_id, file_id),
+            ).fetchall()
+            outside = sorted(s["id"] for s in stores if store_scope is not None and s["id"] not in store_scope)
+            if outside:
+                raise PermissionError(outside)
+            row = conn.execute(
+                "DELETE FROM files WHERE tenant_id = %s AND id = %s RETURNING blob_key", (tenant_id, file_id)
+            ).fetchone()
+        if row is None:
+            return None
+        return row["blob_key"], [StoreRef(tenant_id, s["id"], s["embedding_dimension"], s["provider_id"]) for s in stores]
+
+    def expired_files(self, now: int, limit: int = 500) -> list[tuple[str, str]]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT tenant_id, id FROM files WHERE expires_at IS NOT NULL AND expires_at <= %s LIMIT %s",
+                (now, limit),
+            ).fetchall()
+        return [(r["tenant_id"], r["id"]) for r in rows]
+
+    def filenames(self, tenant_id: str, file_ids: Iterable[str]) -> dict[str, str]:
+        with self._db.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, filename FROM files WHERE tenant_id = %s AND id = ANY(%s)", (tenant_id, list(file_ids))
+            ).fetchall()
+        return {r["id"]: r["filename"] for r in rows}
