@@ -22,9 +22,10 @@ from .limits.base import BucketStore
 from .limits.postgres_store import PostgresBucketStore
 from .limits.rate_limiter import RateLimiter
 from .queue.base import IngestJob, IngestQueue
-from .services.accounts import AccountService
+from .services.auth import Authenticator
 from .services.files import FileService
 from .services.ingest import IngestPipeline
+from .services.projects import ProjectService
 from .services.query_rewrite import build_rewriter
 from .services.search import SearchService
 from .services.usage import UsageService
@@ -55,7 +56,8 @@ class Services:
     stores: VectorStoreService
     search: SearchService
     limiter: RateLimiter
-    accounts: AccountService
+    auth: Authenticator
+    projects: ProjectService
     usage: UsageRecorder
     usage_reports: UsageService
 
@@ -159,8 +161,10 @@ def build_services(
     index = IndexRouter(build_indexes(settings, db), default=settings.vector_backend)
     blobs = blobs or LocalBlobStore(settings.data_dir / "files")
     usage = UsageRecorder(usage_store or PostgresUsageStore(db), metrics=metrics)
-    accounts = AccountService(Accounts(db), settings, lambda tenant: catalog.quota_usage(tenant, now()))
-    limits_for = accounts.limits_for
+    accounts = Accounts(db)
+    auth = Authenticator(accounts, settings)
+    projects = ProjectService(accounts, auth, lambda tenant: catalog.quota_usage(tenant, now()))
+    limits_for = projects.limits_for
 
     def embedder_for(provider: str, model: str, dimension: int) -> Embedder:
         return build_embedder(provider, model, dimension, settings)
@@ -186,5 +190,5 @@ def build_services(
     limiter = RateLimiter(buckets or PostgresBucketStore(db), sole_writer=single_process)
     return Services(
         settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter,
-        accounts, usage, UsageService(usage.store, usage),
+        auth, projects, usage, UsageService(usage.store, usage),
     )

@@ -50,7 +50,7 @@ class AwsStack:
 
     @property
     def tenant(self) -> str:
-        from vector_store_api.services.accounts import open_mode_tenant
+        from vector_store_api.services.auth import open_mode_tenant
 
         return open_mode_tenant(self.token)
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2,
 from lambda_harness import EVENTS, load_event
 
 from vector_store_api.aws.messages import BulkIngestMessage, IngestFileMessage
-from vector_store_api.services.accounts import open_mode_tenant
+from vector_store_api.services.auth import open_mode_tenant
 
 HTTP_EVENTS = {
     "files.json": ("POST /v1/files", None),

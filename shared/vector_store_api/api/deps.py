@@ -37,7 +37,7 @@ async def principal(request: Request, svc: Any = Depends(services)) -> Principal
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed(MISSING_KEY_MESSAGE)
     _reject_nul(request)
-    caller = svc.accounts.authenticate_cached(token) or await run_in_threadpool(svc.accounts.authenticate, token)
+    caller = svc.auth.authenticate_cached(token) or await run_in_threadpool(svc.auth.authenticate, token)
     setattr(request.state, PRINCIPAL_STATE, caller)
     return caller
 

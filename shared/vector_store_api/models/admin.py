@@ -7,9 +7,9 @@ quotas and the vector-store usage counters are this service's own additions.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Optional
 
-from pydantic import Field, StrictInt, StringConstraints, field_validator, model_validator
+from pydantic import Field, StrictInt, StringConstraints, create_model, field_validator, model_validator
 
 from .common import FileCounts, RequestModel, ResponseModel
 
@@ -162,29 +162,37 @@ class QuotaUsage(ResponseModel):
     chunks: int
 
 
-class ProjectQuotas(ResponseModel):
-    """Limits on what a project stores (0: unlimited), with what it stores now."""
+class Quotas(ResponseModel):
+    """Limits on what a project stores (0: unlimited): the one list of quotas. Settings give each a
+    default (`QUOTA_<NAME>`), ProjectQuotas shows them, UpdateQuotasRequest sets them."""
+
+    max_files: int  # files per project (/v1/files)
+    max_bytes: int  # bytes of files per project
+    max_chunks: int  # chunks per project, all vector stores together
+    max_vector_store_files: int  # files per vector store
+    max_vector_store_bytes: int  # usage_bytes per vector store
+    max_vector_store_chunks: int  # chunks per vector store
+
+
+QUOTA_FIELDS: tuple[str, ...] = tuple(Quotas.model_fields)
+
+
+class ProjectQuotas(Quotas):
+    """A project's quotas with what it stores now."""
 
     object: Literal["project.quotas"] = "project.quotas"
     project_id: str
-    max_files: int
-    max_bytes: int
-    max_chunks: int
-    max_vector_store_files: int
-    max_vector_store_bytes: int
-    max_vector_store_chunks: int
     usage: QuotaUsage
 
 
-class UpdateQuotasRequest(RequestModel):
-    """Fields left out stay as they are; `null` puts a quota back to its default."""
+# Derived from Quotas, so a new quota is one line there (a dynamic base: mypy cannot see its fields).
+_QuotaChanges = create_model(
+    "_QuotaChanges", __base__=RequestModel, **{name: (Optional[Count], None) for name in QUOTA_FIELDS}
+)
 
-    max_files: Count | None = None
-    max_bytes: Count | None = None
-    max_chunks: Count | None = None
-    max_vector_store_files: Count | None = None
-    max_vector_store_bytes: Count | None = None
-    max_vector_store_chunks: Count | None = None
+
+class UpdateQuotasRequest(_QuotaChanges):  # type: ignore[misc, valid-type]
+    """Fields left out stay as they are; `null` puts a quota back to its default."""
 
 
 class VectorStoreStats(ResponseModel):

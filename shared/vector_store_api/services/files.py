@@ -13,8 +13,7 @@ from ..ids import FILE_PREFIX, new_id, now
 from ..models.common import DeletedObject, Page
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
 from ..usage.recorder import UsageRecorder
-from .accounts import Limits
-from .limits import quota_checked
+from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class FileService:
             )
             limits = self._limits_for(tenant_id)
             with quota_checked("file"):
-                self._catalog.insert_file(tenant_id, file, blob_key, limits.max_files, limits.max_bytes)
+                self._catalog.insert_file(tenant_id, file, blob_key, limits.quotas.max_files, limits.quotas.max_bytes)
         except BaseException:
             self._blobs.delete(blob_key)  # nothing half-written
             raise

@@ -25,7 +25,7 @@ from ..ingest.parsers import extract_text
 from ..models.vector_stores import LastError
 from ..queue.base import IngestJob
 from ..usage.recorder import UsageRecorder
-from .accounts import Limits
+from .limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class IngestPipeline:
         limits = self._limits_for(target.tenant_id)
         over_quota = self._catalog.reserve_chunks(
             target.tenant_id, store.store_id, target.file_id, len(chunks), usage,
-            limits.max_chunks, limits.max_vector_store_chunks, limits.max_vector_store_bytes,
+            limits.quotas.max_chunks, limits.quotas.max_vector_store_chunks, limits.quotas.max_vector_store_bytes,
         )  # before embedding: a file over quota costs no embedding calls
         if over_quota:
             raise InvalidFile(f"File '{target.filename}' was not added: {over_quota}")

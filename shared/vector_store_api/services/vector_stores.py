@@ -27,9 +27,8 @@ from ..models.vector_stores import (
     VectorStoreFileBatch,
 )
 from ..queue.base import IngestJob, IngestQueue
-from .accounts import Limits
 from .files import check_file_id
-from .limits import quota_checked
+from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ class VectorStoreService:
         for file_id in file_ids:
             check_file_id(file_id, "file_ids")
         self._require_files(tenant_id, file_ids, "file_ids")
-        max_files = self._limits_for(tenant_id).max_vector_store_files if file_ids else 0
+        max_files = self._limits_for(tenant_id).quotas.max_vector_store_files if file_ids else 0
         if max_files and len(file_ids) > max_files:  # checked before the store exists: nothing half-made
             raise InsufficientQuota(
                 f"Vector store file quota exceeded: {len(file_ids)} files given, a vector store holds at most"
@@ -197,7 +196,7 @@ class VectorStoreService:
             return existing  # attaching twice returns the existing object, counts unchanged
         self._require_files(tenant_id, [request.file_id], "file_id")
         entry = NewAttachment(request.file_id, request.attributes, resolve_chunking(request.chunking_strategy))
-        max_files = self._limits_for(tenant_id).max_vector_store_files
+        max_files = self._limits_for(tenant_id).quotas.max_vector_store_files
         with quota_checked("file_id"):
             attached = self._catalog.attach(tenant_id, store_id, [entry], now(), max_files)
         self._enqueue(tenant_id, store_id, attached)
@@ -277,7 +276,7 @@ class VectorStoreService:
         attachments = [
             NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries
         ]
-        max_files = self._limits_for(tenant_id).max_vector_store_files
+        max_files = self._limits_for(tenant_id).quotas.max_vector_store_files
         with quota_checked("file_ids"):
             created = self._catalog.create_batch(tenant_id, store_id, batch_id, attachments, now(), max_files)
         self._enqueue(tenant_id, store_id, created)

@@ -19,7 +19,8 @@ from ..catalog.database import Database, stop_embedded_servers
 from ..container import database_url
 from ..errors import APIError
 from ..models.admin import CreateAdminApiKeyRequest
-from ..services.accounts import AccountService
+from ..services.auth import Authenticator
+from ..services.projects import ProjectService
 from ..settings import get_settings
 
 
@@ -35,10 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     db = Database(database_url(settings), max_size=1)
-    accounts = AccountService(Accounts(db), settings)
+    accounts = Accounts(db)
+    projects = ProjectService(accounts, Authenticator(accounts, settings))
     try:
         if args.command == "create-admin":
-            key = accounts.create_admin_key(None, CreateAdminApiKeyRequest(name=args.name))
+            key = projects.create_admin_key(None, CreateAdminApiKeyRequest(name=args.name))
             print(f"{key.id}\t{key.value}")
             print("Store this key now: it is not shown again.", file=sys.stderr)
         elif args.command == "list-admin":
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 after = page.items[-1]["id"]
         else:
-            accounts.revoke_admin_key(None, args.key_id)
+            projects.revoke_admin_key(None, args.key_id)
             print(f"revoked {args.key_id}")
     except APIError as error:
         print(f"error: {error.message}", file=sys.stderr)

@@ -35,7 +35,7 @@ def create_project(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.create_project(caller, body))
+    return respond(svc.projects.create_project(caller, body))
 
 
 @router.get("/projects")
@@ -48,12 +48,12 @@ def list_projects(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond_page(svc.accounts.list_projects(caller, limit, order, after, before, include_archived))
+    return respond_page(svc.projects.list_projects(caller, limit, order, after, before, include_archived))
 
 
 @router.get("/projects/{project_id}")
 def retrieve_project(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.retrieve_project(caller, project_id))
+    return respond(svc.projects.retrieve_project(caller, project_id))
 
 
 @router.post("/projects/{project_id}")
@@ -63,12 +63,12 @@ def update_project(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.update_project(caller, project_id, body.name))
+    return respond(svc.projects.update_project(caller, project_id, body.name))
 
 
 @router.post("/projects/{project_id}/archive")
 def archive_project(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.archive_project(caller, project_id))
+    return respond(svc.projects.archive_project(caller, project_id))
 
 
 # ----------------------------------------------------------------------------- project API keys
@@ -79,7 +79,7 @@ def create_project_api_key(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.create_key(caller, project_id, body))
+    return respond(svc.projects.create_key(caller, project_id, body))
 
 
 @router.get("/projects/{project_id}/api_keys")
@@ -92,12 +92,12 @@ def list_project_api_keys(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond_page(svc.accounts.list_keys(caller, project_id, limit, order, after, before))
+    return respond_page(svc.projects.list_keys(caller, project_id, limit, order, after, before))
 
 
 @router.get("/projects/{project_id}/api_keys/{key_id}")
 def retrieve_project_api_key(project_id: str, key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.retrieve_key(caller, project_id, key_id))
+    return respond(svc.projects.retrieve_key(caller, project_id, key_id))
 
 
 @router.post("/projects/{project_id}/api_keys/{key_id}")
@@ -108,12 +108,12 @@ def update_project_api_key(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.update_key(caller, project_id, key_id, body))
+    return respond(svc.projects.update_key(caller, project_id, key_id, body))
 
 
 @router.delete("/projects/{project_id}/api_keys/{key_id}")
 def revoke_project_api_key(project_id: str, key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.revoke_key(caller, project_id, key_id))
+    return respond(svc.projects.revoke_key(caller, project_id, key_id))
 
 
 # ------------------------------------------------------------------------------- admin API keys
@@ -123,7 +123,7 @@ def create_admin_api_key(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.create_admin_key(caller, body))
+    return respond(svc.projects.create_admin_key(caller, body))
 
 
 @router.get("/admin_api_keys")
@@ -135,23 +135,23 @@ def list_admin_api_keys(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond_page(svc.accounts.list_admin_keys(caller, limit, order, after, before))
+    return respond_page(svc.projects.list_admin_keys(caller, limit, order, after, before))
 
 
 @router.get("/admin_api_keys/{key_id}")
 def retrieve_admin_api_key(key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.retrieve_admin_key(caller, key_id))
+    return respond(svc.projects.retrieve_admin_key(caller, key_id))
 
 
 @router.delete("/admin_api_keys/{key_id}")
 def revoke_admin_api_key(key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.revoke_admin_key(caller, key_id))
+    return respond(svc.projects.revoke_admin_key(caller, key_id))
 
 
 # --------------------------------------------------------------------------- limits and quotas
 @router.get("/projects/{project_id}/rate_limits")
 def list_rate_limits(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond_list(svc.accounts.rate_limits(caller, project_id))
+    return respond_list(svc.projects.rate_limits(caller, project_id))
 
 
 @router.post("/projects/{project_id}/rate_limits/{rate_limit_id}")
@@ -162,12 +162,12 @@ def update_rate_limit(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.update_rate_limit(caller, project_id, rate_limit_id, body))
+    return respond(svc.projects.update_rate_limit(caller, project_id, rate_limit_id, body))
 
 
 @router.get("/projects/{project_id}/quotas")
 def retrieve_quotas(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
-    return respond(svc.accounts.quotas(caller, project_id))
+    return respond(svc.projects.quotas(caller, project_id))
 
 
 @router.post("/projects/{project_id}/quotas")
@@ -177,7 +177,7 @@ def update_quotas(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    return respond(svc.accounts.update_quotas(caller, project_id, body))
+    return respond(svc.projects.update_quotas(caller, project_id, body))
 
 
 @router.get("/projects/{project_id}/vector_store_stats")
@@ -190,7 +190,7 @@ def list_vector_store_stats(
     caller: Principal = Depends(admin),
     svc=Depends(services),
 ):
-    svc.accounts.administered_project(caller, project_id)
+    svc.projects.administered_project(caller, project_id)
     return respond_page(svc.stores.stats(project_id, limit, order, after, before))
 
 
@@ -218,7 +218,7 @@ def vector_store_usage(
             param="bucket_width",
             code="invalid_value",
         )
-    project_ids = svc.accounts.usage_project_ids(caller, _list_param(request, "project_ids"))
+    project_ids = svc.projects.usage_project_ids(caller, _list_param(request, "project_ids"))
     return respond(
         svc.usage_reports.vector_store_usage(
             project_ids,
