@@ -1,6 +1,9 @@
-"""Request-scoped dependencies: the tenant, the services, and JSON bodies validated the OpenAI way."""
+"""Request-scoped dependencies: the tenant, the services, and JSON bodies validated the OpenAI way.
 
-from typing import Any, Callable, TypeVar
+Routes take them through the typed aliases at the end (`svc: ServicesDep`, `tenant: TenantDep`, ...).
+"""
+
+from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -9,6 +12,12 @@ from pydantic import BaseModel, ValidationError
 from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited
 from ..services.principal import Principal
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
+
+if TYPE_CHECKING:
+    from ..container import Services
+else:
+    # Only for the type checker: routes must stay cheap to import (a Lambda handler's cold start).
+    Services = Any
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,12 +32,12 @@ RATE_LIMIT_STATE = "rate_limit"
 
 # Dependencies that neither block nor do I/O are `async def`: FastAPI runs plain `def` ones in its
 # thread pool, a thread hop per dependency per request.
-async def services(request: Request) -> Any:
+async def services(request: Request) -> Services:
     return request.app.state.services()
 
 
 # ------------------------------------------------------------------------------ who is calling
-async def principal(request: Request, svc: Any = Depends(services)) -> Principal:
+async def principal(request: Request, svc: Services = Depends(services)) -> Principal:
     """The caller's key: 401 when missing, unknown, revoked or expired. A cached key costs no thread
     hop; a lookup runs in the thread pool."""
     header = request.headers.get("authorization", "")
@@ -105,7 +114,7 @@ def _retry_in(seconds: float) -> str:
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.3g}s"
 
 
-async def rate_limit(request: Request, caller: Principal = Depends(principal), svc: Any = Depends(services)) -> None:
+async def rate_limit(request: Request, caller: Principal = Depends(principal), svc: Services = Depends(services)) -> None:
     """Requests per minute per key; runs right after authentication, before any other check."""
     limit, window = caller.requests_per_minute, svc.settings.rate_limit_window_seconds
     if limit <= 0:  # unlimited: no bucket to take from
@@ -121,7 +130,7 @@ async def rate_limit(request: Request, caller: Principal = Depends(principal), s
         )
 
 
-def store_write_limit(vector_store_id: str, caller: Principal = Depends(writer), svc: Any = Depends(services)) -> None:
+def store_write_limit(vector_store_id: str, caller: Principal = Depends(writer), svc: Services = Depends(services)) -> None:
     """Write operations per minute per vector store (attaching files and creating file batches share it).
 
     The bucket is scoped by the owning tenant, so nobody can exhaust a store they cannot see."""
@@ -181,3 +190,11 @@ def _nul_path(value: Any, path: str = "") -> str | None:
             if found is not None:
                 return found
     return None
+
+
+# ------------------------------------------------------------------------------ typed aliases
+ServicesDep = Annotated[Services, Depends(services)]
+TenantDep = Annotated[str, Depends(current_tenant)]  # the caller's project (a project key of any role)
+ReaderDep = Annotated[Principal, Depends(reader)]
+WriterDep = Annotated[Principal, Depends(writer)]
+AdminDep = Annotated[Principal, Depends(admin)]

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
 from ...models.files import FILES_LIST_MAX_LIMIT
-from ...services.principal import Principal
-from ..deps import current_tenant, rate_limit, reader, services, writer
+from ..deps import ServicesDep, TenantDep, WriterDep, rate_limit, reader, writer
 from ..responses import respond, respond_page
 
 router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -15,12 +14,13 @@ router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(rea
 
 @router.post("", dependencies=[Depends(writer)])
 def create_file(
+    *,
     file: UploadFile = File(...),
     purpose: str = Form(...),
     expires_after_anchor: str | None = Form(None, alias="expires_after[anchor]"),
     expires_after_seconds: int | None = Form(None, alias="expires_after[seconds]"),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     created = svc.files.upload(
         tenant, file.filename or "", file.file, purpose, expires_after_anchor, expires_after_seconds
@@ -30,30 +30,29 @@ def create_file(
 
 @router.get("")
 def list_files(
+    *,
     purpose: str | None = None,
     limit: int = Query(FILES_LIST_MAX_LIMIT, ge=1, le=FILES_LIST_MAX_LIMIT),
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond_page(svc.files.list(tenant, purpose, limit, order, after))
 
 
 @router.get("/{file_id}")
-def retrieve_file(file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+def retrieve_file(*, file_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.files.retrieve(tenant, file_id))
 
 
 @router.delete("/{file_id}")
-def delete_file(
-    file_id: str, tenant: str = Depends(current_tenant), caller: Principal = Depends(writer), svc=Depends(services)
-):
+def delete_file(*, file_id: str, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
     return respond(svc.files.delete(tenant, file_id, caller.vector_store_ids))
 
 
 @router.get("/{file_id}/content")
-def file_content(file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+def file_content(*, file_id: str, tenant: TenantDep, svc: ServicesDep):
     file, chunks = svc.files.content(tenant, file_id)
     return StreamingResponse(
         chunks,

@@ -19,8 +19,7 @@ from ...models.admin import (
     UpdateQuotasRequest,
     UpdateRateLimitRequest,
 )
-from ...services.principal import Principal
-from ..deps import admin, json_body, rate_limit, services
+from ..deps import AdminDep, ServicesDep, admin, json_body, rate_limit
 from ..responses import respond, respond_list, respond_page
 
 router = APIRouter(prefix="/v1/organization", tags=["organization"], dependencies=[Depends(admin), Depends(rate_limit)])
@@ -31,164 +30,175 @@ Limit = Query(20, ge=1, le=100)
 # ----------------------------------------------------------------------------------- projects
 @router.post("/projects")
 def create_project(
+    *,
     body: CreateProjectRequest = Depends(json_body(CreateProjectRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.create_project(caller, body))
 
 
 @router.get("/projects")
 def list_projects(
+    *,
     limit: int = Limit,
     order: Literal["asc", "desc"] = "asc",
     after: str | None = None,
     before: str | None = None,
     include_archived: bool = False,
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond_page(svc.projects.list_projects(caller, limit, order, after, before, include_archived))
 
 
 @router.get("/projects/{project_id}")
-def retrieve_project(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def retrieve_project(*, project_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.retrieve_project(caller, project_id))
 
 
 @router.post("/projects/{project_id}")
 def update_project(
+    *,
     project_id: str,
     body: UpdateProjectRequest = Depends(json_body(UpdateProjectRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.update_project(caller, project_id, body.name))
 
 
 @router.post("/projects/{project_id}/archive")
-def archive_project(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def archive_project(*, project_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.archive_project(caller, project_id))
 
 
 # ----------------------------------------------------------------------------- project API keys
 @router.post("/projects/{project_id}/api_keys")
 def create_project_api_key(
+    *,
     project_id: str,
     body: CreateProjectApiKeyRequest = Depends(json_body(CreateProjectApiKeyRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.create_key(caller, project_id, body))
 
 
 @router.get("/projects/{project_id}/api_keys")
 def list_project_api_keys(
+    *,
     project_id: str,
     limit: int = Limit,
     order: Literal["asc", "desc"] = "asc",
     after: str | None = None,
     before: str | None = None,
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond_page(svc.projects.list_keys(caller, project_id, limit, order, after, before))
 
 
 @router.get("/projects/{project_id}/api_keys/{key_id}")
-def retrieve_project_api_key(project_id: str, key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def retrieve_project_api_key(*, project_id: str, key_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.retrieve_key(caller, project_id, key_id))
 
 
 @router.post("/projects/{project_id}/api_keys/{key_id}")
 def update_project_api_key(
+    *,
     project_id: str,
     key_id: str,
     body: UpdateProjectApiKeyRequest = Depends(json_body(UpdateProjectApiKeyRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.update_key(caller, project_id, key_id, body))
 
 
 @router.delete("/projects/{project_id}/api_keys/{key_id}")
-def revoke_project_api_key(project_id: str, key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def revoke_project_api_key(*, project_id: str, key_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.revoke_key(caller, project_id, key_id))
 
 
 # ------------------------------------------------------------------------------- admin API keys
 @router.post("/admin_api_keys")
 def create_admin_api_key(
+    *,
     body: CreateAdminApiKeyRequest = Depends(json_body(CreateAdminApiKeyRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.create_admin_key(caller, body))
 
 
 @router.get("/admin_api_keys")
 def list_admin_api_keys(
+    *,
     limit: int = Limit,
     order: Literal["asc", "desc"] = "asc",
     after: str | None = None,
     before: str | None = None,
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond_page(svc.projects.list_admin_keys(caller, limit, order, after, before))
 
 
 @router.get("/admin_api_keys/{key_id}")
-def retrieve_admin_api_key(key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def retrieve_admin_api_key(*, key_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.retrieve_admin_key(caller, key_id))
 
 
 @router.delete("/admin_api_keys/{key_id}")
-def revoke_admin_api_key(key_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def revoke_admin_api_key(*, key_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.revoke_admin_key(caller, key_id))
 
 
 # --------------------------------------------------------------------------- limits and quotas
 @router.get("/projects/{project_id}/rate_limits")
-def list_rate_limits(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def list_rate_limits(*, project_id: str, caller: AdminDep, svc: ServicesDep):
     return respond_list(svc.projects.rate_limits(caller, project_id))
 
 
 @router.post("/projects/{project_id}/rate_limits/{rate_limit_id}")
 def update_rate_limit(
+    *,
     project_id: str,
     rate_limit_id: str,
     body: UpdateRateLimitRequest = Depends(json_body(UpdateRateLimitRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.update_rate_limit(caller, project_id, rate_limit_id, body))
 
 
 @router.get("/projects/{project_id}/quotas")
-def retrieve_quotas(project_id: str, caller: Principal = Depends(admin), svc=Depends(services)):
+def retrieve_quotas(*, project_id: str, caller: AdminDep, svc: ServicesDep):
     return respond(svc.projects.quotas(caller, project_id))
 
 
 @router.post("/projects/{project_id}/quotas")
 def update_quotas(
+    *,
     project_id: str,
     body: UpdateQuotasRequest = Depends(json_body(UpdateQuotasRequest)),
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     return respond(svc.projects.update_quotas(caller, project_id, body))
 
 
 @router.get("/projects/{project_id}/vector_store_stats")
 def list_vector_store_stats(
+    *,
     project_id: str,
     limit: int = Limit,
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
     before: str | None = None,
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     svc.projects.administered_project(caller, project_id)
     return respond_page(svc.stores.stats(project_id, limit, order, after, before))
@@ -203,14 +213,15 @@ def _list_param(request: Request, name: str) -> list[str] | None:
 
 @router.get("/usage/vector_stores")
 def vector_store_usage(
+    *,
     request: Request,
     start_time: int,
     end_time: int | None = None,
     bucket_width: str = "1d",
     limit: int = 7,
     page: str | None = None,
-    caller: Principal = Depends(admin),
-    svc=Depends(services),
+    caller: AdminDep,
+    svc: ServicesDep,
 ):
     if bucket_width != "1d":
         raise InvalidRequest(

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from ...models.search import SearchRequest
-from ..deps import current_tenant, json_body, rate_limit, reader, services
+from ..deps import ServicesDep, TenantDep, json_body, rate_limit, reader
 from ..responses import respond
 
 router = APIRouter(prefix="/v1/vector_stores", tags=["search"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -11,9 +11,10 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["search"], dependencies=[De
 
 @router.post("/{vector_store_id}/search")
 def search_vector_store(
+    *,
     vector_store_id: str,
     body: SearchRequest = Depends(json_body(SearchRequest)),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond(svc.search.search(tenant, vector_store_id, body))

@@ -9,7 +9,7 @@ from ...models.vector_stores import (
     CreateVectorStoreFileRequest,
     UpdateVectorStoreFileRequest,
 )
-from ..deps import current_tenant, json_body, rate_limit, reader, services, store_write_limit, writer
+from ..deps import ServicesDep, TenantDep, json_body, rate_limit, reader, store_write_limit, writer
 from ..responses import respond, respond_page
 
 router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -19,86 +19,81 @@ StatusFilter = Literal["in_progress", "completed", "failed", "cancelled"]
 
 @router.post("/files", dependencies=[Depends(store_write_limit)])
 def create_vector_store_file(
+    *,
     vector_store_id: str,
     body: CreateVectorStoreFileRequest = Depends(json_body(CreateVectorStoreFileRequest)),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond(svc.stores.attach(tenant, vector_store_id, body), svc.poll_after_ms)
 
 
 @router.get("/files")
 def list_vector_store_files(
+    *,
     vector_store_id: str,
     filter: StatusFilter | None = None,
     limit: int = Query(20, ge=1, le=100),
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
     before: str | None = None,
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond_page(svc.stores.list_files(tenant, vector_store_id, filter, limit, order, after, before))
 
 
 @router.get("/files/{file_id}")
-def retrieve_vector_store_file(
-    vector_store_id: str, file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
-):
+def retrieve_vector_store_file(*, vector_store_id: str, file_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.retrieve_file(tenant, vector_store_id, file_id), svc.poll_after_ms)
 
 
 @router.post("/files/{file_id}", dependencies=[Depends(writer)])
 def update_vector_store_file(
+    *,
     vector_store_id: str,
     file_id: str,
     body: UpdateVectorStoreFileRequest = Depends(json_body(UpdateVectorStoreFileRequest)),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond(svc.stores.update_file(tenant, vector_store_id, file_id, body.attributes), svc.poll_after_ms)
 
 
 @router.delete("/files/{file_id}", dependencies=[Depends(writer)])
-def delete_vector_store_file(
-    vector_store_id: str, file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
-):
+def delete_vector_store_file(*, vector_store_id: str, file_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.detach(tenant, vector_store_id, file_id))
 
 
 @router.get("/files/{file_id}/content")
-def vector_store_file_content(
-    vector_store_id: str, file_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
-):
+def vector_store_file_content(*, vector_store_id: str, file_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.file_content(tenant, vector_store_id, file_id))
 
 
 @router.post("/file_batches", dependencies=[Depends(store_write_limit)])
 def create_file_batch(
+    *,
     vector_store_id: str,
     body: CreateFileBatchRequest = Depends(json_body(CreateFileBatchRequest)),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond(svc.stores.create_batch(tenant, vector_store_id, body), svc.poll_after_ms)
 
 
 @router.get("/file_batches/{batch_id}")
-def retrieve_file_batch(
-    vector_store_id: str, batch_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
-):
+def retrieve_file_batch(*, vector_store_id: str, batch_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.retrieve_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
 @router.post("/file_batches/{batch_id}/cancel", dependencies=[Depends(writer)])
-def cancel_file_batch(
-    vector_store_id: str, batch_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)
-):
+def cancel_file_batch(*, vector_store_id: str, batch_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.cancel_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
 @router.get("/file_batches/{batch_id}/files")
 def list_file_batch_files(
+    *,
     vector_store_id: str,
     batch_id: str,
     filter: StatusFilter | None = None,
@@ -106,8 +101,8 @@ def list_file_batch_files(
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
     before: str | None = None,
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond_page(
         svc.stores.list_batch_files(tenant, vector_store_id, batch_id, filter, limit, order, after, before)

@@ -5,8 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 
 from ...models.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest
-from ...services.principal import Principal
-from ..deps import current_tenant, json_body, rate_limit, reader, services, unscoped_writer, writer
+from ..deps import ReaderDep, ServicesDep, TenantDep, json_body, rate_limit, reader, unscoped_writer, writer
 from ..responses import respond, respond_page
 
 router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -14,41 +13,44 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependenc
 
 @router.post("", dependencies=[Depends(unscoped_writer)])
 def create_vector_store(
+    *,
     body: CreateVectorStoreRequest = Depends(json_body(CreateVectorStoreRequest)),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond(svc.stores.create(tenant, body), svc.poll_after_ms)
 
 
 @router.get("")
 def list_vector_stores(
+    *,
     limit: int = Query(20, ge=1, le=100),
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
     before: str | None = None,
-    tenant: str = Depends(current_tenant),
-    caller: Principal = Depends(reader),
-    svc=Depends(services),
+    tenant: TenantDep,
+    caller: ReaderDep,
+    svc: ServicesDep,
 ):
     return respond_page(svc.stores.list(tenant, limit, order, after, before, caller.vector_store_ids))
 
 
 @router.get("/{vector_store_id}")
-def retrieve_vector_store(vector_store_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+def retrieve_vector_store(*, vector_store_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.retrieve(tenant, vector_store_id), svc.poll_after_ms)
 
 
 @router.post("/{vector_store_id}", dependencies=[Depends(writer)])
 def update_vector_store(
+    *,
     vector_store_id: str,
     body: UpdateVectorStoreRequest = Depends(json_body(UpdateVectorStoreRequest)),
-    tenant: str = Depends(current_tenant),
-    svc=Depends(services),
+    tenant: TenantDep,
+    svc: ServicesDep,
 ):
     return respond(svc.stores.update(tenant, vector_store_id, body), svc.poll_after_ms)
 
 
 @router.delete("/{vector_store_id}", dependencies=[Depends(writer)])
-def delete_vector_store(vector_store_id: str, tenant: str = Depends(current_tenant), svc=Depends(services)):
+def delete_vector_store(*, vector_store_id: str, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.delete(tenant, vector_store_id))
