@@ -5,11 +5,12 @@ Routes take them through the typed aliases at the end (`svc: ServicesDep`, `tena
 
 from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited
+from ..models.common import Order, PageRequest
 from ..services.principal import Principal
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
 
@@ -192,9 +193,26 @@ def _nul_path(value: Any, path: str = "") -> str | None:
     return None
 
 
+# ------------------------------------------------------------------------------------ list pages
+def page_params(default_order: Order) -> Callable[..., Any]:
+    """OpenAI's list parameters: `limit` 1-100 (default 20), `order`, `after` and `before` cursors."""
+
+    async def page(
+        limit: int = Query(20, ge=1, le=100),
+        order: Order = default_order,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> PageRequest:
+        return PageRequest(limit, order, after, before)
+
+    return page
+
+
 # ------------------------------------------------------------------------------ typed aliases
 ServicesDep = Annotated[Services, Depends(services)]
 TenantDep = Annotated[str, Depends(current_tenant)]  # the caller's project (a project key of any role)
 ReaderDep = Annotated[Principal, Depends(reader)]
 WriterDep = Annotated[Principal, Depends(writer)]
 AdminDep = Annotated[Principal, Depends(admin)]
+NewestFirstPage = Annotated[PageRequest, Depends(page_params("desc"))]
+OldestFirstPage = Annotated[PageRequest, Depends(page_params("asc"))]

@@ -9,7 +9,7 @@ from psycopg.types.json import Jsonb
 
 from ..models.common import Page
 from .database import Database
-from .paging import Order, keyset, trim_page
+from .paging import PageRequest, keyset, trim_page
 
 _KEY_COLUMNS = (
     "k.id, k.project_id, k.name, k.role, k.vector_store_ids, k.requests_per_minute, k.redacted_value,"
@@ -65,20 +65,17 @@ class Accounts:
         with self._db.connection() as conn:
             return conn.execute("SELECT * FROM projects WHERE id = %s", (project_id,)).fetchone()
 
-    def list_projects(
-        self, limit: int, order: Order, after: str | None, before: str | None, include_archived: bool,
-        only: Sequence[str] | None = None,
-    ) -> Page:
-        where, params, order_by, reverse = keyset("id", order, after, before)
+    def list_projects(self, page: PageRequest, include_archived: bool, only: Sequence[str] | None = None) -> Page:
+        where, params, order_by, reverse = keyset("id", page.order, page.after, page.before)
         filters = "" if include_archived else " AND archived_at IS NULL"
         if only is not None:
             filters += " AND id = ANY(%s)"
         with self._db.connection() as conn:
             rows = conn.execute(
                 f"SELECT * FROM projects WHERE true{filters}{where} {order_by} LIMIT %s",
-                [*([list(only)] if only is not None else []), *params, limit + 1],
+                [*([list(only)] if only is not None else []), *params, page.limit + 1],
             ).fetchall()
-        rows, has_more = trim_page(rows, limit, reverse)
+        rows, has_more = trim_page(rows, page.limit, reverse)
         return Page(rows, has_more)
 
     def all_project_ids(self) -> list[str]:
@@ -123,16 +120,16 @@ class Accounts:
             ).fetchone()
 
     def list_keys(
-        self, project_id: str | None, limit: int, order: Order, after: str | None, before: str | None
+        self, project_id: str | None, page: PageRequest
     ) -> Page:
-        where, params, order_by, reverse = keyset("k.id", order, after, before)
+        where, params, order_by, reverse = keyset("k.id", page.order, page.after, page.before)
         with self._db.connection() as conn:
             rows = conn.execute(
                 f"SELECT {_KEY_COLUMNS} FROM api_keys k WHERE k.project_id IS NOT DISTINCT FROM %s"
                 f" AND k.revoked_at IS NULL{where} {order_by} LIMIT %s",
-                [project_id, *params, limit + 1],
+                [project_id, *params, page.limit + 1],
             ).fetchall()
-        rows, has_more = trim_page(rows, limit, reverse)
+        rows, has_more = trim_page(rows, page.limit, reverse)
         return Page(rows, has_more)
 
     def update_key(self, project_id: str | None, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 from ..models.common import Page
 from ..models.vector_stores import LastError, VectorStoreFile
 from .database import Database
-from .paging import Order, Row, keyset, trim_page
+from .paging import PageRequest, Row, keyset, trim_page
 from .quotas import QuotaExceeded, lock_quotas, over_limit
 from .records import ATTACHMENT_COLUMNS, Attachment, NewAttachment, to_attachment, to_store_config
 
@@ -115,10 +115,7 @@ class AttachmentCatalog:
         tenant_id: str,
         store_id: str,
         status: str | None,
-        limit: int,
-        order: Order,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
         batch_id: str | None = None,
     ) -> Page:
         """List a store's files, or a batch's files, in attachment order."""
@@ -136,7 +133,7 @@ class AttachmentCatalog:
                 cursor_sql = "SELECT seq FROM file_batch_files WHERE batch_id = %s AND file_id = %s"
                 cursor_scope = batch_id
             cursors = []
-            for name, value in (("after", after), ("before", before)):
+            for name, value in (("after", page.after), ("before", page.before)):
                 if value is None:
                     cursors.append(None)
                     continue
@@ -144,14 +141,14 @@ class AttachmentCatalog:
                 if row is None:
                     raise LookupError(name, value)
                 cursors.append(row["seq"])
-            where, params, order_by, reverse = keyset(seq_column, order, cursors[0], cursors[1])
+            where, params, order_by, reverse = keyset(seq_column, page.order, cursors[0], cursors[1])
             status_sql = " AND f.status = %s" if status else ""
             rows = conn.execute(
                 f"SELECT {ATTACHMENT_COLUMNS} FROM {source}"
                 f" WHERE f.tenant_id = %s AND f.vector_store_id = %s{scope_sql}{status_sql}{where} {order_by} LIMIT %s",
-                [tenant_id, store_id, *scope_params, *([status] if status else []), *params, limit + 1],
+                [tenant_id, store_id, *scope_params, *([status] if status else []), *params, page.limit + 1],
             ).fetchall()
-        rows, has_more = trim_page(rows, limit, reverse)
+        rows, has_more = trim_page(rows, page.limit, reverse)
         return Page([to_attachment(r) for r in rows], has_more)
 
     def update_attributes(

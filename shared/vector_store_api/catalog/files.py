@@ -8,7 +8,7 @@ from ..backends.base import StoreRef
 from ..models.common import Page
 from ..models.files import FileObject
 from .database import Database
-from .paging import Order, keyset, trim_page
+from .paging import PageRequest, keyset, trim_page
 from .quotas import QuotaExceeded, lock_quotas, over_limit
 from .records import StoredFile, to_file
 
@@ -61,18 +61,18 @@ class FileCatalog:
         return {row["id"] for row in rows}
 
     def list_files(
-        self, tenant_id: str, purpose: str | None, limit: int, order: Order, after: str | None, now: int
+        self, tenant_id: str, purpose: str | None, page: PageRequest, now: int
     ) -> Page:
-        where, params, order_by, reverse = keyset("id", order, after, None)
+        where, params, order_by, reverse = keyset("id", page.order, page.after, None)
         purpose_sql = " AND purpose = %s" if purpose else ""
         purpose_params = [purpose] if purpose else []
         with self._db.connection() as conn:
             rows = conn.execute(
                 "SELECT * FROM files WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)"
                 f"{purpose_sql}{where} {order_by} LIMIT %s",
-                [tenant_id, now, *purpose_params, *params, limit + 1],
+                [tenant_id, now, *purpose_params, *params, page.limit + 1],
             ).fetchall()
-        rows, has_more = trim_page(rows, limit, reverse)
+        rows, has_more = trim_page(rows, page.limit, reverse)
         return Page([to_file(r) for r in rows], has_more)
 
     def delete_file(

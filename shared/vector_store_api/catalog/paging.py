@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-Order = Literal["asc", "desc"]
+from ..models.common import Order, PageRequest
+
+__all__ = ["Order", "PageRequest", "Row", "keyset", "trim_page"]
+
 Row = dict[str, Any]
 
 

@@ -13,7 +13,7 @@ from ..models.admin import QuotaUsage
 from ..models.common import Page
 from ..models.files import FileObject
 from ..models.vector_stores import LastError, VectorStore, VectorStoreFile, VectorStoreFileBatch
-from .paging import Order
+from .paging import PageRequest
 from .records import Attachment, NewAttachment, StoreConfig, StoredFile
 
 
@@ -29,7 +29,7 @@ class FileRecords(Protocol):
     def existing_file_ids(self, tenant_id: str, file_ids: Sequence[str], now: int) -> set[str]: ...
 
     def list_files(
-        self, tenant_id: str, purpose: str | None, limit: int, order: Order, after: str | None, now: int
+        self, tenant_id: str, purpose: str | None, page: PageRequest, now: int
     ) -> Page: ...
 
     def delete_file(
@@ -66,15 +66,12 @@ class StoreRecords(Protocol):
     def list_stores(
         self,
         tenant_id: str,
-        limit: int,
-        order: Order,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
         now: int,
         only: Iterable[str] | None = None,
     ) -> Page: ...
 
-    def store_stats(self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None) -> Page: ...
+    def store_stats(self, tenant_id: str, page: PageRequest) -> Page: ...
 
     def update_store(self, tenant_id: str, store_id: str, changes: dict[str, Any]) -> bool: ...
 
@@ -99,10 +96,7 @@ class AttachmentRecords(Protocol):
         tenant_id: str,
         store_id: str,
         status: str | None,
-        limit: int,
-        order: Order,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
         batch_id: str | None = None,
     ) -> Page: ...
 

@@ -10,7 +10,7 @@ from ..models.admin import VectorStoreStats
 from ..models.common import Page
 from ..models.vector_stores import VectorStore
 from .database import Database
-from .paging import Order, Row, keyset, trim_page
+from .paging import PageRequest, Row, keyset, trim_page
 from .records import DAY, STORE_CONFIG_SELECT, STORE_SELECT, StoreConfig, file_counts, to_store, to_store_config
 
 
@@ -69,21 +69,18 @@ class StoreCatalog:
     def list_stores(
         self,
         tenant_id: str,
-        limit: int,
-        order: Order,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
         now: int,
         only: Iterable[str] | None = None,
     ) -> Page:
         """A page of the tenant's stores; `only` restricts it to those ids (a scoped key's stores)."""
-        rows, has_more = self._store_rows(tenant_id, limit, order, after, before, only)
+        rows, has_more = self._store_rows(tenant_id, page, only)
         return Page([to_store(r, now) for r in rows], has_more)
 
     def store_stats(
-        self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None
+        self, tenant_id: str, page: PageRequest
     ) -> Page:
-        rows, has_more = self._store_rows(tenant_id, limit, order, after, before, None)
+        rows, has_more = self._store_rows(tenant_id, page, None)
         return Page(
             [
                 VectorStoreStats(
@@ -96,17 +93,17 @@ class StoreCatalog:
         )
 
     def _store_rows(
-        self, tenant_id: str, limit: int, order: Order, after: str | None, before: str | None,
+        self, tenant_id: str, page: PageRequest,
         only: Iterable[str] | None,
     ) -> tuple[list[Row], bool]:
-        where, params, order_by, reverse = keyset("s.id", order, after, before)
+        where, params, order_by, reverse = keyset("s.id", page.order, page.after, page.before)
         only_sql = " AND s.id = ANY(%s)" if only is not None else ""
         with self._db.connection() as conn:
             rows = conn.execute(
                 STORE_SELECT + f" WHERE s.tenant_id = %s{only_sql}{where} {order_by} LIMIT %s",
-                [tenant_id, *([list(only)] if only is not None else []), *params, limit + 1],
+                [tenant_id, *([list(only)] if only is not None else []), *params, page.limit + 1],
             ).fetchall()
-        return trim_page(rows, limit, reverse)
+        return trim_page(rows, page.limit, reverse)
 
     def update_store(self, tenant_id: str, store_id: str, changes: dict[str, Any]) -> bool:
         """Apply column changes (keys from a fixed set chosen by the service)."""

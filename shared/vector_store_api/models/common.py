@@ -130,6 +130,19 @@ class Page:
     has_more: bool
 
 
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A list request's `limit`, `order` and cursors (object ids): what every list call takes."""
+
+    limit: int
+    order: Order = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
 class CursorPage(ResponseModel, Generic[T]):
     object: Literal["list"] = "list"
     data: list[T]

@@ -10,7 +10,7 @@ from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
 from ..errors import InvalidRequest, PermissionDenied, invalid_id, not_found
 from ..ids import FILE_PREFIX, new_id, now
-from ..models.common import DeletedObject, Page
+from ..models.common import DeletedObject, Page, PageRequest
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
 from ..usage.recorder import UsageRecorder
 from .limits import Limits, quota_checked
@@ -114,10 +114,10 @@ class FileService:
             )
         return seconds
 
-    def list(self, tenant_id: str, purpose: str | None, limit: int, order: str, after: str | None) -> Page:
-        if after is not None:
-            check_file_id(after, "after")
-        return self._catalog.list_files(tenant_id, purpose, limit, order, after, now())  # type: ignore[arg-type]
+    def list(self, tenant_id: str, purpose: str | None, page: PageRequest) -> Page:
+        if page.after is not None:
+            check_file_id(page.after, "after")
+        return self._catalog.list_files(tenant_id, purpose, page, now())
 
     def retrieve(self, tenant_id: str, file_id: str) -> FileObject:
         return self._stored(tenant_id, file_id).object

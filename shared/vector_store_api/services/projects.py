@@ -31,7 +31,7 @@ from ..models.admin import (
     UpdateQuotasRequest,
     UpdateRateLimitRequest,
 )
-from ..models.common import Page
+from ..models.common import Page, PageRequest
 from .auth import (
     ADMIN_KEY_PREFIX,
     PROJECT_KEY_PREFIX,
@@ -78,13 +78,13 @@ class ProjectService:
         return _to_project(self._accounts.insert_project(new_id(PROJECT_PREFIX), body.name, now()))
 
     def list_projects(
-        self, principal: Principal, limit: int, order: str, after: str | None, before: str | None,
+        self, principal: Principal, page: PageRequest,
         include_archived: bool,
     ) -> Page:
         require_keys_enabled(principal)
         only = None if principal.is_org_admin else [principal.project_id]
-        page = self._accounts.list_projects(limit, order, after, before, include_archived, only)  # type: ignore[arg-type]
-        return Page([_to_project(row) for row in page.items], page.has_more)
+        found = self._accounts.list_projects(page, include_archived, only)  # type: ignore[arg-type]
+        return Page([_to_project(row) for row in found.items], found.has_more)
 
     def retrieve_project(self, principal: Principal, project_id: str) -> Project:
         return _to_project(self.administered_project(principal, project_id))
@@ -155,11 +155,11 @@ class ProjectService:
             )
 
     def list_keys(
-        self, principal: Principal, project_id: str, limit: int, order: str, after: str | None, before: str | None
+        self, principal: Principal, project_id: str, page: PageRequest
     ) -> Page:
         active = self.administered_project(principal, project_id)["archived_at"] is None
-        page = self._accounts.list_keys(project_id, limit, order, after, before)  # type: ignore[arg-type]
-        return Page([_to_project_key(row, active) for row in page.items], page.has_more)
+        found = self._accounts.list_keys(project_id, page)
+        return Page([_to_project_key(row, active) for row in found.items], found.has_more)
 
     def retrieve_key(self, principal: Principal, project_id: str, key_id: str) -> ProjectApiKey:
         active = self.administered_project(principal, project_id)["archived_at"] is None
@@ -222,10 +222,10 @@ class ProjectService:
         self._auth.key_created()
         return _to_admin_key(row, value)
 
-    def list_admin_keys(self, principal: Principal, limit: int, order: str, after: str | None, before: str | None) -> Page:
+    def list_admin_keys(self, principal: Principal, page: PageRequest) -> Page:
         require_org_admin(principal)
-        page = self._accounts.list_keys(None, limit, order, after, before)  # type: ignore[arg-type]
-        return Page([_to_admin_key(row) for row in page.items], page.has_more)
+        found = self._accounts.list_keys(None, page)
+        return Page([_to_admin_key(row) for row in found.items], found.has_more)
 
     def retrieve_admin_key(self, principal: Principal, key_id: str) -> AdminApiKey:
         require_org_admin(principal)

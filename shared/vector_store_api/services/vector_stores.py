@@ -12,7 +12,7 @@ from ..catalog.records import NewAttachment, StoreConfig
 from ..errors import InsufficientQuota, InvalidRequest, NotFound, invalid_id, not_found
 from ..ids import FILE_BATCH_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from ..ingest.parsers import extract_text
-from ..models.common import DeletedObject, Page, resolve_chunking
+from ..models.common import DeletedObject, Page, PageRequest, resolve_chunking
 from ..models.vector_stores import (
     BatchFileParam,
     CreateFileBatchRequest,
@@ -118,24 +118,21 @@ class VectorStoreService:
     def list(
         self,
         tenant_id: str,
-        limit: int,
-        order: str,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
         only: frozenset[str] | None = None,
     ) -> Page:
         """`only`: the stores a scoped key may see."""
-        for name, cursor in (("after", after), ("before", before)):
+        for name, cursor in (("after", page.after), ("before", page.before)):
             if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
                 raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
-        return self._catalog.list_stores(tenant_id, limit, order, after, before, now(), only)  # type: ignore[arg-type]
+        return self._catalog.list_stores(tenant_id, page, now(), only)
 
-    def stats(self, tenant_id: str, limit: int, order: str, after: str | None, before: str | None) -> Page:
+    def stats(self, tenant_id: str, page: PageRequest) -> Page:
         """Size and file counts of each store of a tenant (for its admins)."""
-        for name, cursor in (("after", after), ("before", before)):
+        for name, cursor in (("after", page.after), ("before", page.before)):
             if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
                 raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
-        return self._catalog.store_stats(tenant_id, limit, order, after, before)  # type: ignore[arg-type]
+        return self._catalog.store_stats(tenant_id, page)
 
     def retrieve(self, tenant_id: str, store_id: str) -> VectorStore:
         check_store_id(store_id)
@@ -207,21 +204,16 @@ class VectorStoreService:
         tenant_id: str,
         store_id: str,
         status: str | None,
-        limit: int,
-        order: str,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
         batch_id: str | None = None,
     ) -> Page:
         if batch_id is None:
             self.store_config(tenant_id, store_id)
-        for name, cursor in (("after", after), ("before", before)):
+        for name, cursor in (("after", page.after), ("before", page.before)):
             if cursor is not None:
                 check_file_id(cursor, name)
         try:
-            return self._catalog.list_attachments(
-                tenant_id, store_id, status, limit, order, after, before, batch_id  # type: ignore[arg-type]
-            )
+            return self._catalog.list_attachments(tenant_id, store_id, status, page, batch_id)
         except LookupError as error:
             name, value = error.args
             raise InvalidRequest(
@@ -307,13 +299,10 @@ class VectorStoreService:
         store_id: str,
         batch_id: str,
         status: str | None,
-        limit: int,
-        order: str,
-        after: str | None,
-        before: str | None,
+        page: PageRequest,
     ) -> Page:
         self.retrieve_batch(tenant_id, store_id, batch_id)
-        return self.list_files(tenant_id, store_id, status, limit, order, after, before, batch_id=batch_id)
+        return self.list_files(tenant_id, store_id, status, page, batch_id=batch_id)
 
     # -------------------------------------------------------------- helpers
     def _require_files(self, tenant_id: str, file_ids: Sequence[str], param: str) -> None:

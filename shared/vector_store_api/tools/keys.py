@@ -19,6 +19,7 @@ from ..catalog.database import Database, stop_embedded_servers
 from ..container import database_url
 from ..errors import APIError
 from ..models.admin import CreateAdminApiKeyRequest
+from ..models.common import PageRequest
 from ..services.auth import Authenticator
 from ..services.projects import ProjectService
 from ..settings import get_settings
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "list-admin":
             after = None
             while True:
-                page = Accounts(db).list_keys(None, 100, "asc", after, None)
+                page = Accounts(db).list_keys(None, PageRequest(100, "asc", after))
                 for row in page.items:
                     print(f"{row['id']}\t{row['redacted_value']}\t{row['name']}")
                 if not page.has_more:

@@ -5,6 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
+from ...models.common import PageRequest
 from ...models.files import FILES_LIST_MAX_LIMIT
 from ..deps import ServicesDep, TenantDep, WriterDep, rate_limit, reader, writer
 from ..responses import respond, respond_page
@@ -38,7 +39,7 @@ def list_files(
     tenant: TenantDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.files.list(tenant, purpose, limit, order, after))
+    return respond_page(svc.files.list(tenant, purpose, PageRequest(limit, order, after)))
 
 
 @router.get("/{file_id}")

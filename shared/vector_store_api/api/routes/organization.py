@@ -4,7 +4,6 @@ Named after OpenAI's admin API where it has an equivalent. Organization admin ke
 endpoint; a project key with the `admin` role only its own project's, read-only for limits/quotas.
 """
 
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -19,7 +18,7 @@ from ...models.admin import (
     UpdateQuotasRequest,
     UpdateRateLimitRequest,
 )
-from ..deps import AdminDep, ServicesDep, admin, json_body, rate_limit
+from ..deps import AdminDep, NewestFirstPage, OldestFirstPage, ServicesDep, admin, json_body, rate_limit
 from ..responses import respond, respond_list, respond_page
 
 router = APIRouter(prefix="/v1/organization", tags=["organization"], dependencies=[Depends(admin), Depends(rate_limit)])
@@ -41,15 +40,12 @@ def create_project(
 @router.get("/projects")
 def list_projects(
     *,
-    limit: int = Limit,
-    order: Literal["asc", "desc"] = "asc",
-    after: str | None = None,
-    before: str | None = None,
+    page: OldestFirstPage,
     include_archived: bool = False,
     caller: AdminDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.projects.list_projects(caller, limit, order, after, before, include_archived))
+    return respond_page(svc.projects.list_projects(caller, page, include_archived))
 
 
 @router.get("/projects/{project_id}")
@@ -89,14 +85,11 @@ def create_project_api_key(
 def list_project_api_keys(
     *,
     project_id: str,
-    limit: int = Limit,
-    order: Literal["asc", "desc"] = "asc",
-    after: str | None = None,
-    before: str | None = None,
+    page: OldestFirstPage,
     caller: AdminDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.projects.list_keys(caller, project_id, limit, order, after, before))
+    return respond_page(svc.projects.list_keys(caller, project_id, page))
 
 
 @router.get("/projects/{project_id}/api_keys/{key_id}")
@@ -135,14 +128,11 @@ def create_admin_api_key(
 @router.get("/admin_api_keys")
 def list_admin_api_keys(
     *,
-    limit: int = Limit,
-    order: Literal["asc", "desc"] = "asc",
-    after: str | None = None,
-    before: str | None = None,
+    page: OldestFirstPage,
     caller: AdminDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.projects.list_admin_keys(caller, limit, order, after, before))
+    return respond_page(svc.projects.list_admin_keys(caller, page))
 
 
 @router.get("/admin_api_keys/{key_id}")
@@ -193,15 +183,12 @@ def update_quotas(
 def list_vector_store_stats(
     *,
     project_id: str,
-    limit: int = Limit,
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-    before: str | None = None,
+    page: NewestFirstPage,
     caller: AdminDep,
     svc: ServicesDep,
 ):
     svc.projects.administered_project(caller, project_id)
-    return respond_page(svc.stores.stats(project_id, limit, order, after, before))
+    return respond_page(svc.stores.stats(project_id, page))
 
 
 # ------------------------------------------------------------------------------------- usage

@@ -2,14 +2,14 @@
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from ...models.vector_stores import (
     CreateFileBatchRequest,
     CreateVectorStoreFileRequest,
     UpdateVectorStoreFileRequest,
 )
-from ..deps import ServicesDep, TenantDep, json_body, rate_limit, reader, store_write_limit, writer
+from ..deps import NewestFirstPage, ServicesDep, TenantDep, json_body, rate_limit, reader, store_write_limit, writer
 from ..responses import respond, respond_page
 
 router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -33,14 +33,11 @@ def list_vector_store_files(
     *,
     vector_store_id: str,
     filter: StatusFilter | None = None,
-    limit: int = Query(20, ge=1, le=100),
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-    before: str | None = None,
+    page: NewestFirstPage,
     tenant: TenantDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.stores.list_files(tenant, vector_store_id, filter, limit, order, after, before))
+    return respond_page(svc.stores.list_files(tenant, vector_store_id, filter, page))
 
 
 @router.get("/files/{file_id}")
@@ -97,13 +94,10 @@ def list_file_batch_files(
     vector_store_id: str,
     batch_id: str,
     filter: StatusFilter | None = None,
-    limit: int = Query(20, ge=1, le=100),
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-    before: str | None = None,
+    page: NewestFirstPage,
     tenant: TenantDep,
     svc: ServicesDep,
 ):
     return respond_page(
-        svc.stores.list_batch_files(tenant, vector_store_id, batch_id, filter, limit, order, after, before)
+        svc.stores.list_batch_files(tenant, vector_store_id, batch_id, filter, page)
     )

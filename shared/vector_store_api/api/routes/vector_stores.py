@@ -1,11 +1,20 @@
 """/v1/vector_stores (the stores themselves)."""
 
-from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from ...models.vector_stores import CreateVectorStoreRequest, UpdateVectorStoreRequest
-from ..deps import ReaderDep, ServicesDep, TenantDep, json_body, rate_limit, reader, unscoped_writer, writer
+from ..deps import (
+    NewestFirstPage,
+    ReaderDep,
+    ServicesDep,
+    TenantDep,
+    json_body,
+    rate_limit,
+    reader,
+    unscoped_writer,
+    writer,
+)
 from ..responses import respond, respond_page
 
 router = APIRouter(prefix="/v1/vector_stores", tags=["vector_stores"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -24,15 +33,12 @@ def create_vector_store(
 @router.get("")
 def list_vector_stores(
     *,
-    limit: int = Query(20, ge=1, le=100),
-    order: Literal["asc", "desc"] = "desc",
-    after: str | None = None,
-    before: str | None = None,
+    page: NewestFirstPage,
     tenant: TenantDep,
     caller: ReaderDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.stores.list(tenant, limit, order, after, before, caller.vector_store_ids))
+    return respond_page(svc.stores.list(tenant, page, caller.vector_store_ids))
 
 
 @router.get("/{vector_store_id}")
