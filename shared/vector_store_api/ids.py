@@ -11,6 +11,8 @@ import secrets
 import threading
 import time
 
+from .errors import invalid_id
+
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _TIME_CHARS = 10
 _RANDOM_CHARS = 14
@@ -20,9 +22,15 @@ _lock = threading.Lock()
 _last_ms = -1
 _last_random = 0
 
+# Every kind of id, by its prefix (OpenAI's where it has the object).
 FILE_PREFIX = "file-"
 VECTOR_STORE_PREFIX = "vs_"
 FILE_BATCH_PREFIX = "vsfb_"
+PROJECT_PREFIX = "proj_"
+KEY_PREFIX = "key_"
+PROJECT_KEY_PREFIX = "sk-proj-"  # a project key's secret value
+ADMIN_KEY_PREFIX = "sk-admin-"  # an admin key's secret value
+USAGE_PAGE_PREFIX = "page_"  # a usage listing's `next_page` cursor
 
 
 def _encode(value: int, length: int) -> str:
@@ -49,3 +57,9 @@ def new_id(prefix: str) -> str:
 def now() -> int:
     """Unix seconds, as every `created_at` in the API."""
     return int(time.time())
+
+
+def check_id(value: str, prefix: str, param: str) -> None:
+    """An id from a client must carry its kind's prefix: a 400 naming `param`, before any lookup."""
+    if not value.startswith(prefix):
+        raise invalid_id(param, value, prefix)

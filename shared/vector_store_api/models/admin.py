@@ -11,6 +11,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StrictInt, StringConstraints, create_model, field_validator, model_validator
 
+from ..ids import VECTOR_STORE_PREFIX
 from .common import FileCounts, RequestModel, ResponseModel
 
 Role = Literal["read", "write", "admin"]  # ordered: services/principal.py ROLE_RANK
@@ -47,8 +48,10 @@ def _check_store_ids(value: list[str] | None) -> list[str] | None:
     if len(value) > MAX_SCOPED_STORES:
         raise ValueError(f"at most {MAX_SCOPED_STORES} vector store ids")
     for store_id in value:
-        if not store_id.startswith("vs_"):
-            raise ValueError(f"'{store_id}' is not a vector store id (expected an id beginning with 'vs_')")
+        if not store_id.startswith(VECTOR_STORE_PREFIX):
+            raise ValueError(
+                f"'{store_id}' is not a vector store id (expected an id beginning with '{VECTOR_STORE_PREFIX}')"
+            )
     return list(dict.fromkeys(value))
 
 

@@ -15,14 +15,11 @@ from datetime import datetime, timezone
 
 from ..catalog.accounts import Accounts, KeyMatch
 from ..errors import AuthenticationFailed, PermissionDenied
-from ..ids import now
+from ..ids import ADMIN_KEY_PREFIX, PROJECT_KEY_PREFIX, now
 from ..settings import Settings
 from .limits import Limits
 from .principal import Principal
 
-PROJECT_PREFIX = "proj_"
-PROJECT_KEY_PREFIX = "sk-proj-"
-ADMIN_KEY_PREFIX = "sk-admin-"
 BOOTSTRAP_KEY_ID = "key_bootstrap"
 
 INVALID_KEY_HINT = "Check the key, or ask an admin of your project for one."
@@ -161,8 +158,3 @@ class Authenticator:
     def _org_admin(self, key_id: str) -> Principal:
         d = self.defaults
         return Principal(key_id, None, "admin", None, d.requests_per_minute, d.store_writes_per_minute)
-
-    def limits_for(self, tenant_id: str) -> Limits:
-        """Effective limits of a tenant (open-mode tenants have no project row: the defaults)."""
-        project = self._accounts.get_project(tenant_id) if tenant_id.startswith(PROJECT_PREFIX) else None
-        return self.defaults.with_overrides(project["limits"]) if project else self.defaults

@@ -8,8 +8,8 @@ from typing import BinaryIO, Callable, Iterator
 from ..backends.base import StoreRef, VectorIndex
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
-from ..errors import InvalidRequest, PermissionDenied, invalid_id, not_found
-from ..ids import FILE_PREFIX, new_id, now
+from ..errors import InvalidRequest, PermissionDenied, not_found
+from ..ids import FILE_PREFIX, check_id, new_id, now
 from ..models.common import DeletedObject, Page, PageRequest
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
 from ..usage.recorder import UsageRecorder
@@ -17,11 +17,6 @@ from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
 
-
-
-def check_file_id(file_id: str, param: str = "file_id") -> None:
-    if not file_id.startswith(FILE_PREFIX):
-        raise invalid_id(param, file_id, FILE_PREFIX)
 
 
 class FileService:
@@ -116,14 +111,14 @@ class FileService:
 
     def list(self, tenant_id: str, purpose: str | None, page: PageRequest) -> Page:
         if page.after is not None:
-            check_file_id(page.after, "after")
+            check_id(page.after, FILE_PREFIX, "after")
         return self._catalog.list_files(tenant_id, purpose, page, now())
 
     def retrieve(self, tenant_id: str, file_id: str) -> FileObject:
         return self._stored(tenant_id, file_id).object
 
     def _stored(self, tenant_id: str, file_id: str):
-        check_file_id(file_id)
+        check_id(file_id, FILE_PREFIX, "file_id")
         stored = self._catalog.get_file(tenant_id, file_id, now())
         if stored is None:
             raise not_found("file", file_id, param="file_id")
@@ -131,7 +126,7 @@ class FileService:
 
     def delete(self, tenant_id: str, file_id: str, store_scope: frozenset[str] | None = None) -> DeletedObject:
         """`store_scope`: a scoped key may delete a file only if every store holding it is in its scope."""
-        check_file_id(file_id)
+        check_id(file_id, FILE_PREFIX, "file_id")
         try:
             deleted = self._catalog.delete_file(tenant_id, file_id, store_scope)
         except PermissionError as error:

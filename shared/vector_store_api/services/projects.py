@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from ..catalog.accounts import Accounts
 from ..errors import InvalidRequest, NotFound, PermissionDenied
-from ..ids import new_id, now
+from ..ids import ADMIN_KEY_PREFIX, KEY_PREFIX, PROJECT_KEY_PREFIX, PROJECT_PREFIX, new_id, now
 from ..models.admin import (
     READ_ONLY_SCOPE,
     AdminApiKey,
@@ -33,9 +33,6 @@ from ..models.admin import (
 )
 from ..models.common import Page, PageRequest
 from .auth import (
-    ADMIN_KEY_PREFIX,
-    PROJECT_KEY_PREFIX,
-    PROJECT_PREFIX,
     Authenticator,
     hash_key,
     redact,
@@ -44,8 +41,6 @@ from .auth import (
 )
 from .limits import LIMIT_OF_RATE_LIMIT, RATE_LIMIT_DESCRIPTIONS, Limits
 from .principal import Principal
-
-KEY_PREFIX = "key_"
 
 
 class ProjectService:

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Sequence
 
 from ..errors import InvalidRequest
+from ..ids import USAGE_PAGE_PREFIX
 from ..models.admin import UsageBucket, UsagePage, VectorStoreUsageResult
 from ..usage import base
 from ..usage.base import TENANT_TOTAL, UsageStore
@@ -16,7 +17,6 @@ from ..usage.recorder import UsageRecorder, utc_day
 DAY = 86_400
 GROUP_BY = ("project_id", "vector_store_id")
 MAX_BUCKETS = 31
-PAGE_PREFIX = "page_"
 
 
 def _day_start(day: date) -> int:
@@ -72,7 +72,7 @@ class UsageService:
         first = date.fromisoformat(utc_day(start_time))
         if page is not None:
             try:
-                first = date.fromisoformat(page.removeprefix(PAGE_PREFIX))
+                first = date.fromisoformat(page.removeprefix(USAGE_PAGE_PREFIX))
             except ValueError:
                 raise InvalidRequest(f"Invalid 'page': '{page}'.", param="page", code="invalid_value") from None
         last_of_range = date.fromisoformat(utc_day(end - 1))
@@ -108,5 +108,5 @@ class UsageService:
         return UsagePage(
             data=buckets,
             has_more=has_more,
-            next_page=PAGE_PREFIX + (last + timedelta(days=1)).isoformat() if has_more else None,
+            next_page=USAGE_PAGE_PREFIX + (last + timedelta(days=1)).isoformat() if has_more else None,
         )

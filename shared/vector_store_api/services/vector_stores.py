@@ -9,8 +9,8 @@ from ..backends.base import StoreRef, VectorIndex
 from ..blobstore.base import BlobStore
 from ..catalog.ports import VectorStoreCatalog
 from ..catalog.records import NewAttachment, StoreConfig
-from ..errors import InsufficientQuota, InvalidRequest, NotFound, invalid_id, not_found
-from ..ids import FILE_BATCH_PREFIX, VECTOR_STORE_PREFIX, new_id, now
+from ..errors import InsufficientQuota, InvalidRequest, NotFound, not_found
+from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX, check_id, new_id, now
 from ..ingest.parsers import extract_text
 from ..models.common import DeletedObject, Page, PageRequest, resolve_chunking
 from ..models.vector_stores import (
@@ -27,22 +27,11 @@ from ..models.vector_stores import (
     VectorStoreFileBatch,
 )
 from ..queue.base import IngestJob, IngestQueue
-from .files import check_file_id
 from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
 
 ResolveEmbedding = Callable[[str | None, int | None], tuple[str, str, int]]
-
-
-def check_store_id(store_id: str) -> None:
-    if not store_id.startswith(VECTOR_STORE_PREFIX):
-        raise invalid_id("vector_store_id", store_id, VECTOR_STORE_PREFIX)
-
-
-def check_batch_id(batch_id: str) -> None:
-    if not batch_id.startswith(FILE_BATCH_PREFIX):
-        raise invalid_id("batch_id", batch_id, FILE_BATCH_PREFIX)
 
 
 def expired_error(store_id: str) -> InvalidRequest:
@@ -83,7 +72,7 @@ class VectorStoreService:
             )
         file_ids = _unique(request.file_ids or [])
         for file_id in file_ids:
-            check_file_id(file_id, "file_ids")
+            check_id(file_id, FILE_PREFIX, "file_ids")
         self._require_files(tenant_id, file_ids, "file_ids")
         max_files = self._limits_for(tenant_id).quotas.max_vector_store_files if file_ids else 0
         if max_files and len(file_ids) > max_files:  # checked before the store exists: nothing half-made
@@ -123,19 +112,19 @@ class VectorStoreService:
     ) -> Page:
         """`only`: the stores a scoped key may see."""
         for name, cursor in (("after", page.after), ("before", page.before)):
-            if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
-                raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
+            if cursor is not None:
+                check_id(cursor, VECTOR_STORE_PREFIX, name)
         return self._catalog.list_stores(tenant_id, page, now(), only)
 
     def stats(self, tenant_id: str, page: PageRequest) -> Page:
         """Size and file counts of each store of a tenant (for its admins)."""
         for name, cursor in (("after", page.after), ("before", page.before)):
-            if cursor is not None and not cursor.startswith(VECTOR_STORE_PREFIX):
-                raise invalid_id(name, cursor, VECTOR_STORE_PREFIX)
+            if cursor is not None:
+                check_id(cursor, VECTOR_STORE_PREFIX, name)
         return self._catalog.store_stats(tenant_id, page)
 
     def retrieve(self, tenant_id: str, store_id: str) -> VectorStore:
-        check_store_id(store_id)
+        check_id(store_id, VECTOR_STORE_PREFIX, "vector_store_id")
         store = self._catalog.get_store(tenant_id, store_id, now())
         if store is None:
             raise not_found("vector store", store_id, param="vector_store_id")
@@ -166,7 +155,7 @@ class VectorStoreService:
 
     def store_config(self, tenant_id: str, store_id: str, *, usable: bool = False) -> StoreConfig:
         """The store's configuration; with `usable`, an expired store is an error."""
-        check_store_id(store_id)
+        check_id(store_id, VECTOR_STORE_PREFIX, "vector_store_id")
         config = self._catalog.get_store_config(tenant_id, store_id, now())
         if config is None:
             raise not_found("vector store", store_id, param="vector_store_id")
@@ -187,7 +176,7 @@ class VectorStoreService:
     # ---------------------------------------------------------------- files
     def attach(self, tenant_id: str, store_id: str, request: CreateVectorStoreFileRequest) -> VectorStoreFile:
         self.store_config(tenant_id, store_id, usable=True)
-        check_file_id(request.file_id)
+        check_id(request.file_id, FILE_PREFIX, "file_id")
         existing = self._catalog.get_attachment(tenant_id, store_id, request.file_id)
         if existing is not None:
             return existing  # attaching twice returns the existing object, counts unchanged
@@ -211,7 +200,7 @@ class VectorStoreService:
             self.store_config(tenant_id, store_id)
         for name, cursor in (("after", page.after), ("before", page.before)):
             if cursor is not None:
-                check_file_id(cursor, name)
+                check_id(cursor, FILE_PREFIX, name)
         try:
             return self._catalog.list_attachments(tenant_id, store_id, status, page, batch_id)
         except LookupError as error:
@@ -221,8 +210,8 @@ class VectorStoreService:
             ) from None
 
     def retrieve_file(self, tenant_id: str, store_id: str, file_id: str) -> VectorStoreFile:
-        check_store_id(store_id)
-        check_file_id(file_id)
+        check_id(store_id, VECTOR_STORE_PREFIX, "vector_store_id")
+        check_id(file_id, FILE_PREFIX, "file_id")
         attachment = self._catalog.get_attachment(tenant_id, store_id, file_id)
         if attachment is None:
             self.store_config(tenant_id, store_id)  # a missing store is reported as such
@@ -240,7 +229,7 @@ class VectorStoreService:
 
     def detach(self, tenant_id: str, store_id: str, file_id: str) -> DeletedObject:
         config = self.store_config(tenant_id, store_id)
-        check_file_id(file_id)
+        check_id(file_id, FILE_PREFIX, "file_id")
         if not self._catalog.detach(tenant_id, store_id, file_id):
             raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
         self._index.delete_file_chunks(config.ref, file_id)
@@ -262,7 +251,7 @@ class VectorStoreService:
         self.store_config(tenant_id, store_id, usable=True)
         entries = _unique_entries(request.entries())
         for entry in entries:
-            check_file_id(entry.file_id, "file_ids" if request.file_ids is not None else "files")
+            check_id(entry.file_id, FILE_PREFIX, "file_ids" if request.file_ids is not None else "files")
         self._require_files(tenant_id, [e.file_id for e in entries], "file_ids" if request.file_ids else "files")
         batch_id = new_id(FILE_BATCH_PREFIX)
         attachments = [
@@ -275,8 +264,8 @@ class VectorStoreService:
         return self.retrieve_batch(tenant_id, store_id, batch_id)
 
     def retrieve_batch(self, tenant_id: str, store_id: str, batch_id: str) -> VectorStoreFileBatch:
-        check_store_id(store_id)
-        check_batch_id(batch_id)
+        check_id(store_id, VECTOR_STORE_PREFIX, "vector_store_id")
+        check_id(batch_id, FILE_BATCH_PREFIX, "batch_id")
         batch = self._catalog.get_batch(tenant_id, store_id, batch_id)
         if batch is None:
             self.store_config(tenant_id, store_id)
