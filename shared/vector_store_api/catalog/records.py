@@ -19,10 +19,9 @@ from ..models.vector_stores import (
     VectorStoreFile,
     store_status,
 )
+from .paging import Row
 
 DAY = 86_400
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
