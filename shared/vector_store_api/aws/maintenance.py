@@ -11,7 +11,7 @@ from .runtime import logger, metrics, services
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     files, stores = services().sweep_expired()
     metrics.add_metric(name="ExpiredFilesDeleted", unit=MetricUnit.Count, value=files)
     metrics.add_metric(name="ExpiredStoresEmptied", unit=MetricUnit.Count, value=stores)

@@ -28,7 +28,8 @@ metrics = Metrics()
 _services: Services | None = None
 _lock = threading.Lock()
 
-Handler = Callable[[dict, Any], Any]
+# A Lambda handler: (the event, a JSON object; the LambdaContext) -> the response.
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def traced(handler: Handler) -> Handler:
@@ -37,7 +38,7 @@ def traced(handler: Handler) -> Handler:
     chosen: list[Handler] = []
 
     @functools.wraps(handler)
-    def run(event: dict, context: Any) -> Any:
+    def run(event: dict[str, Any], context: Any) -> Any:
         if not chosen:
             from ..settings import get_settings
 
@@ -130,7 +131,7 @@ def end_init() -> None:
     gc.enable()
 
 
-def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[dict, Any], dict]:
+def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """A Lambda handler serving `routers` behind API Gateway (HTTP API), with logs, metrics and traces."""
     from mangum import Mangum
 
@@ -141,7 +142,7 @@ def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[di
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics
     @traced
-    def handler(event: dict, context: Any) -> dict:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             response = asgi(event, context)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
+
+if TYPE_CHECKING:  # boto3-stubs (dev extra); the Lambda runtime has only boto3
+    from mypy_boto3_s3 import S3Client
 
 
 class S3BlobStore:
-    def __init__(self, bucket: str, client: Any, prefix: str = "files/"):
+    def __init__(self, bucket: str, client: S3Client, prefix: str = "files/"):
         self._bucket = bucket
         self.client = client
         self._prefix = prefix

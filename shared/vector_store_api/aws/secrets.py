@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 from ..settings import Settings
@@ -24,9 +25,10 @@ def url_from_secret(value: str, settings: Settings | None = None) -> str:
     value = value.strip()
     if not value.startswith("{"):
         return value
-    secret = json.loads(value)
+    secret: dict[str, Any] = json.loads(value)
     if "url" in secret:
-        return secret["url"]
+        url: str = secret["url"]
+        return url
     user = quote(secret["username"], safe="")
     password = quote(secret["password"], safe="")
     host = secret.get("host") or (settings.database_host if settings else None)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -24,19 +24,28 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import APIError
-from ..models.common import resolve_chunking
+from ..models.common import StaticChunkingStrategy, resolve_chunking
 from ..models.vector_stores import MAX_BATCH_FILES, CreateFileBatchRequest
 from ..queue.base import IngestJob
 from .messages import BulkIngestMessage, IngestFileMessage, IngestMessage
 from .runtime import logger, metrics, services, traced
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.idempotency.config import IdempotencyConfig
+
+    from .s3_blobstore import S3BlobStore
+
+# The bulk ingest function: (payload={"idempotency_key": ..., "message": ...}) -> its result.
+BulkRunner = Callable[..., dict[str, Any]]
+
 processor = BatchProcessor(event_type=EventType.SQS)
-_message_adapter: TypeAdapter = TypeAdapter(IngestMessage)
-_idempotent_bulk: Any = None
+_message_adapter: TypeAdapter[IngestFileMessage | BulkIngestMessage] = TypeAdapter(IngestMessage)
+_idempotent_bulk: BulkRunner | None = None
 
 
 @functools.cache
-def _idempotency_config() -> Any:
+def _idempotency_config() -> IdempotencyConfig:
     """Given each invocation's context (see `handler`): an invocation killed at its timeout leaves an
     INPROGRESS record that expires with it, instead of blocking every redelivery for 7 days. Made on
     the first invocation: importing Powertools idempotency pulls in boto3 (~90 ms of cold start)."""
@@ -85,12 +94,12 @@ def ingest_file(message: IngestFileMessage, *, final_attempt: bool) -> None:
     logger.info("ingest_file", extra={"file_id": message.file_id, "status": result.status, "chunks": result.chunks})
 
 
-def bulk_ingest(message: BulkIngestMessage, idempotency_key: str) -> dict:
+def bulk_ingest(message: BulkIngestMessage, idempotency_key: str) -> dict[str, Any]:
     run = _bulk_runner()
     return run(payload={"idempotency_key": f"{message.tenant_id}:{idempotency_key}", "message": message.model_dump(mode="json")})
 
 
-def _bulk_runner():
+def _bulk_runner() -> BulkRunner:
     """The bulk ingest function, wrapped in Powertools idempotency when a table is configured."""
     global _idempotent_bulk
     if _idempotent_bulk is None:
@@ -108,27 +117,29 @@ def _bulk_runner():
     return _idempotent_bulk
 
 
-def _run_bulk(payload: dict) -> dict:
+def _run_bulk(payload: dict[str, Any]) -> dict[str, Any]:
     message = BulkIngestMessage.model_validate(payload["message"])
     svc = services()
+    blobs = cast("S3BlobStore", svc.blobs)  # on Lambda the files bucket is S3 (build_lambda_services)
     try:
         svc.stores.store_config(message.tenant_id, message.vector_store_id, usable=True)
     except APIError as error:
         raise PermanentFailure(f"bulk ingest refused: {error.message}") from None
-    keys = list(_source_keys(svc.blobs, message))
+    keys = list(_source_keys(blobs, message))
     if not keys:
         raise PermanentFailure(f"bulk ingest found no objects in s3://{message.source.bucket}")
     if message.source.keys is not None:  # checked before creating anything: a retry cannot help
-        missing = _missing_keys(svc.blobs, message.source.bucket, keys)
+        missing = _missing_keys(blobs, message.source.bucket, keys)
         if missing:
             raise PermanentFailure(
                 f"bulk ingest: {len(missing)} object(s) not found in s3://{message.source.bucket}: "
                 + ", ".join(missing[:10])
             )
     chunking = resolve_chunking(message.chunking_strategy)
-    batch_ids, rejected = [], {}
+    batch_ids: list[str] = []
+    rejected: dict[str, str] = {}
     for start in range(0, len(keys), MAX_BATCH_FILES):
-        file_ids = []
+        file_ids: list[str] = []
         for key in keys[start : start + MAX_BATCH_FILES]:
             try:
                 file_ids.append(
@@ -136,18 +147,15 @@ def _run_bulk(payload: dict) -> dict:
                         message.tenant_id,
                         key.rsplit("/", 1)[-1],
                         message.purpose,
-                        lambda blob_key, key=key: svc.blobs.copy_from(blob_key, message.source.bucket, key),
+                        _copy_object(blobs, message.source.bucket, key),
                     ).id
                 )
             except APIError as error:  # e.g. over MAX_FILE_BYTES: retrying cannot help; the rest goes on
                 rejected[key] = error.message
         if not file_ids:
             continue
-        request = CreateFileBatchRequest(
-            file_ids=file_ids,
-            attributes=message.attributes,
-            chunking_strategy={"type": "static", "static": chunking.model_dump()},
-        )
+        static = StaticChunkingStrategy.model_validate({"type": "static", "static": chunking.model_dump()})
+        request = CreateFileBatchRequest(file_ids=file_ids, attributes=message.attributes, chunking_strategy=static)
         batch = svc.stores.create_batch(message.tenant_id, message.vector_store_id, request)
         batch_ids.append(batch.id)
     created = len(keys) - len(rejected)
@@ -159,11 +167,17 @@ def _run_bulk(payload: dict) -> dict:
     return {"batch_ids": batch_ids, "files": created, "rejected": sorted(rejected)}
 
 
-def _source_keys(blobs: Any, message: BulkIngestMessage):
+def _copy_object(blobs: S3BlobStore, bucket: str, key: str) -> Callable[[str], int]:
+    """A File's `write` for s3://bucket/key: a server-side copy into the files bucket."""
+    return lambda blob_key: blobs.copy_from(blob_key, bucket, key)
+
+
+def _source_keys(blobs: S3BlobStore, message: BulkIngestMessage) -> Iterator[str]:
     source = message.source
     if source.keys is not None:
         yield from source.keys
         return
+    assert source.prefix is not None  # S3Source holds exactly one of prefix and keys
     paginator = blobs.client.get_paginator("list_objects_v2")  # S3BlobStore's client
     for page in paginator.paginate(Bucket=source.bucket, Prefix=source.prefix):
         for item in page.get("Contents", []):
@@ -171,10 +185,10 @@ def _source_keys(blobs: Any, message: BulkIngestMessage):
                 yield item["Key"]
 
 
-def _missing_keys(blobs: Any, bucket: str, keys: list[str]) -> list[str]:
+def _missing_keys(blobs: S3BlobStore, bucket: str, keys: list[str]) -> list[str]:
     from botocore.exceptions import ClientError
 
-    missing = []
+    missing: list[str] = []
     for key in keys:
         try:
             blobs.client.head_object(Bucket=bucket, Key=key)
@@ -206,7 +220,7 @@ def send_to_dlq(record: SQSRecord, reason: str) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 @traced
-def handler(event: dict, context: Any) -> dict:
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     _idempotency_config().register_lambda_context(context)
     try:
         return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
@@ -245,5 +259,5 @@ dlq_processor = BatchProcessor(event_type=EventType.SQS)
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def dlq_handler(event: dict, context: Any) -> dict:
+def dlq_handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=dlq_record_handler, processor=dlq_processor, context=context)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence, cast
 
 import numpy as np
 
 if TYPE_CHECKING:  # heavy imports stay inside the lazy loader
+    from fastembed import TextEmbedding
+    from fastembed.text.onnx_embedding import OnnxTextEmbedding
     from tokenizers import Encoding, Tokenizer
 
 LOCAL_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -53,12 +55,12 @@ class LocalEmbedder:
         self.window_tokens = window_tokens
         self.threads = threads
         self._lock = threading.Lock()
-        self._model: Any = None  # fastembed.TextEmbedding
+        self._model: TextEmbedding | None = None
         self._tokenizer: Tokenizer | None = None
 
     # -- loading -------------------------------------------------------------
 
-    def _load(self) -> tuple[Any, Tokenizer]:
+    def _load(self) -> tuple[TextEmbedding, Tokenizer]:
         # Double-checked: the lock is only taken until the model is loaded.
         if self._model is None or self._tokenizer is None:
             with self._lock:
@@ -66,7 +68,7 @@ class LocalEmbedder:
                     self._model, self._tokenizer = self._load_unlocked()
         return self._model, self._tokenizer
 
-    def _load_unlocked(self) -> tuple[Any, Tokenizer]:
+    def _load_unlocked(self) -> tuple[TextEmbedding, Tokenizer]:
         from fastembed import TextEmbedding
         from tokenizers import Tokenizer
 
@@ -77,8 +79,12 @@ class LocalEmbedder:
             tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
         else:
             model = TextEmbedding(model_name=self.model, threads=self.threads)
-            # Copy fastembed's tokenizer: its truncation/padding settings must stay intact.
-            tokenizer = Tokenizer.from_str(model.model.tokenizer.to_str())
+            # Copy fastembed's tokenizer: its truncation/padding settings must stay intact. fastembed
+            # types `model.model` as its base class; for this model it is the ONNX one, which holds it.
+            onnx_model = cast("OnnxTextEmbedding", model.model)
+            if onnx_model.tokenizer is None:
+                raise RuntimeError(f"fastembed loaded {self.model!r} without its tokenizer")
+            tokenizer = Tokenizer.from_str(onnx_model.tokenizer.to_str())
         # We want every word piece of the text, un-padded, to cut windows ourselves.
         tokenizer.no_truncation()
         tokenizer.no_padding()
@@ -127,7 +133,7 @@ class LocalEmbedder:
         vectors = self._embed_windows(model, windows, weights)
         return _pool(vectors, np.asarray(owners), np.asarray(weights, dtype=np.float32), len(texts))
 
-    def _embed_windows(self, model: Any, windows: list[str], lengths: list[int]) -> np.ndarray:
+    def _embed_windows(self, model: TextEmbedding, windows: list[str], lengths: list[int]) -> np.ndarray:
         # Batch windows of similar length together: less padding, same results.
         order = np.argsort(np.asarray(lengths), kind="stable")
         embedded = model.embed([windows[j] for j in order], batch_size=self.batch_size)

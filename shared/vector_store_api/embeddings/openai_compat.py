@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:  # the SDK loads on the first request
+    from openai import OpenAI
 
 DEFAULT_OPENAI_MODEL = "text-embedding-3-small"
 # Native output sizes of the known models; other (compatible-server) models need an
@@ -57,17 +60,17 @@ class OpenAIEmbedder:
         self.max_chars_per_request = max_chars_per_request
         self._api_key = api_key
         self._base_url = base_url
-        self._client: Any = None
+        self._client: OpenAI | None = None
         self._lock = threading.Lock()
 
-    def _get_client(self) -> Any:
+    def _get_client(self) -> OpenAI:
         if self._client is None:
             with self._lock:
                 if self._client is None:
                     self._client = self._make_client()
         return self._client
 
-    def _make_client(self) -> Any:
+    def _make_client(self) -> OpenAI:
         from openai import OpenAI
 
         api_key = self._api_key
@@ -111,7 +114,8 @@ def _batches(inputs: list[str], max_items: int, max_chars: int) -> Iterator[tupl
 
     A single input longer than max_chars still goes alone in its own request.
     """
-    start, batch, chars = 0, [], 0
+    start, chars = 0, 0
+    batch: list[str] = []
     for i, text in enumerate(inputs):
         if batch and (len(batch) >= max_items or chars + len(text) > max_chars):
             yield start, batch

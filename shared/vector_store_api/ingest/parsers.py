@@ -191,7 +191,8 @@ def _parse_html(name: str, data: bytes) -> str:
 def _html_to_text(markup: str) -> str:
     import warnings
 
-    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString, XMLParsedAsHTMLWarning
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
+    from bs4.element import NavigableString  # the same class; bs4 does not re-export it
 
     # Advice aimed at developers ("use an XML parser", "this looks like a URL");
     # the parse result is fine for text extraction. Idempotent, so per call is OK.

@@ -49,11 +49,13 @@ class PostgresBucketStore:
                     "WHERE key = %s AND version = %s",
                     (new_state, expires_at, key, expected_version),
                 )
-            return cursor.rowcount == 1
+            written: bool = cursor.rowcount == 1
+            return written
 
     def delete_expired(self, now: float | None = None) -> int:
         with self.db.connection() as conn:
             cursor = conn.execute(
                 "DELETE FROM rate_limit_buckets WHERE expires_at < %s", (int(time.time() if now is None else now),)
             )
-            return cursor.rowcount
+            deleted: int = cursor.rowcount
+            return deleted

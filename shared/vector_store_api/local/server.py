@@ -9,7 +9,7 @@ import logging
 import threading
 import warnings
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 from fastapi import FastAPI, Response
 
@@ -50,7 +50,7 @@ class LocalRuntime:
         self._every(self.settings.expiry_sweep_seconds, "expiry-sweeper", lambda: self.get().sweep_expired())
         self._every(self.settings.usage_flush_seconds, "usage-flusher", lambda: self.get().usage.flush())
 
-    def _every(self, seconds: float, name: str, work) -> None:
+    def _every(self, seconds: float, name: str, work: Callable[[], object]) -> None:
         def loop() -> None:
             while not self._stop.wait(seconds):
                 try:
@@ -73,7 +73,7 @@ def build_local_app(settings: Settings | None = None) -> FastAPI:
     runtime = LocalRuntime(settings or get_settings())
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start()
         try:
             yield

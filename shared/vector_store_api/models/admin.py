@@ -7,7 +7,7 @@ quotas and the vector-store usage counters are this service's own additions.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Self
 
 from pydantic import Field, StrictInt, StringConstraints, create_model, field_validator, model_validator
 
@@ -59,7 +59,7 @@ class KeyOwner(ResponseModel):
     """OpenAI's key owner. Keys here belong to no user: each is its own service account."""
 
     type: Literal["service_account", "user"]
-    service_account: dict | None = None
+    service_account: dict[str, Any] | None = None
     role: str | None = None
 
 
@@ -107,7 +107,7 @@ class _KeyFields(RequestModel):
         return value
 
     @model_validator(mode="after")
-    def _one_expiry(self):
+    def _one_expiry(self) -> Self:
         if self.expires_at is not None and self.expires_in_seconds is not None:
             raise ValueError("give expires_at or expires_in_seconds, not both")
         return self

@@ -45,4 +45,6 @@ class PostgresUsageStore:
 
     def delete_before(self, day: str) -> int:
         with self.db.connection() as conn:
-            return conn.execute("DELETE FROM usage_counters WHERE day < %s", (date.fromisoformat(day),)).rowcount
+            cursor = conn.execute("DELETE FROM usage_counters WHERE day < %s", (date.fromisoformat(day),))
+            deleted: int = cursor.rowcount
+            return deleted
