@@ -189,12 +189,11 @@ class ProjectQuotas(Quotas):
 
 
 # Derived from Quotas, so a new quota is one line there (a dynamic base: mypy cannot see its fields).
-_QuotaChanges = create_model(
-    "_QuotaChanges", __base__=RequestModel, **{name: (Optional[Count], None) for name in QUOTA_FIELDS}
-)
+_QUOTA_CHANGES: dict[str, Any] = {name: (Optional[Count], None) for name in QUOTA_FIELDS}  # (type, default)
+_QuotaChanges = create_model("_QuotaChanges", __base__=RequestModel, **_QUOTA_CHANGES)
 
 
-class UpdateQuotasRequest(_QuotaChanges):  # type: ignore[misc, valid-type]
+class UpdateQuotasRequest(_QuotaChanges):
     """Fields left out stay as they are; `null` puts a quota back to its default."""
 
 
