@@ -27,7 +27,7 @@ AWS_OFFLINE_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u MAKEFLAGS -u MFL
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: install run test clean validate bench
+.PHONY: install run test clean validate typecheck bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,12 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/python -m vector_store_api.local.server
 
-test: install validate
+test: install typecheck validate
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# mypy --strict on shared/ and the Lambda handlers; the settings are [tool.mypy] in pyproject.toml.
+typecheck: install
+	$(BIN)/python -m mypy
 
 # Benchmarks (issue 6; not part of `make test`): see bench/README.md. E.g. BENCH_ARGS="--chunks 100000".
 bench: install
@@ -71,4 +75,4 @@ validate: $(TOOLS_STAMP)
 	fi
 
 clean:
-	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .aws-sam
+	rm -rf $(VENV) $(TOOLS_VENV) .pytest_cache .mypy_cache .aws-sam
