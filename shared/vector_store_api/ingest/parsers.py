@@ -11,9 +11,15 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidFile, UnsupportedFile
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.oxml.table import CT_Tc
+    from docx.table import Table as DocxTable
+    from docx.table import _Cell as DocxCell
 
 # Read verbatim as (UTF-8) text: prose, markup-as-source and code.
 PLAIN_TEXT_EXTENSIONS: frozenset[str] = frozenset(
@@ -269,7 +275,7 @@ def _parse_docx(name: str, data: bytes) -> str:
         raise InvalidFile(f"Could not parse '{name}' as DOCX: {_short(exc)}") from None
 
 
-def _docx_blocks(container: Any) -> Iterator[str]:
+def _docx_blocks(container: DocxDocument | DocxCell) -> Iterator[str]:
     """Paragraphs and tables of a document body or table cell, in document order."""
     from docx.table import Table
 
@@ -282,11 +288,11 @@ def _docx_blocks(container: Any) -> Iterator[str]:
             yield item.text
 
 
-def _docx_table_text(table: Any) -> str:
+def _docx_table_text(table: DocxTable) -> str:
     """One line per row, cells separated by " | "; merged cells appear once."""
     rows: list[str] = []
     for row in table.rows:
-        seen: set[Any] = set()  # lxml elements hash by identity
+        seen: set[CT_Tc] = set()  # lxml elements hash by identity
         cells: list[str] = []
         for cell in row.cells:
             # A horizontally merged cell is returned once per grid column.

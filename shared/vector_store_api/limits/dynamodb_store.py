@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .postgres_store import initial_version
+
+if TYPE_CHECKING:  # boto3-stubs (dev extra); the Lambda runtime has only boto3
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 class DynamoDbBucketStore:
@@ -16,7 +19,7 @@ class DynamoDbBucketStore:
     (`attribute_not_exists(key)` to create), so two Lambdas can never both admit on one version.
     """
 
-    def __init__(self, table_name: str, client: Any):
+    def __init__(self, table_name: str, client: DynamoDBClient):
         self.table = table_name
         self.client = client
         self._conditional_failed = client.exceptions.ConditionalCheckFailedException

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .base import UsageKey, UsageRow
+
+if TYPE_CHECKING:  # boto3-stubs (dev extra); the Lambda runtime has only boto3
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 _KEY_ATTRIBUTES = {"tenant_id", "sk", "expires_at"}
 
@@ -19,7 +22,7 @@ class DynamoDbUsageStore:
     rows of a tenant are one Query.
     """
 
-    def __init__(self, table_name: str, client: Any, retention_days: int):
+    def __init__(self, table_name: str, client: DynamoDBClient, retention_days: int):
         self.table = table_name
         self.client = client
         self.retention_seconds = retention_days * 86_400
