@@ -21,7 +21,7 @@ import uuid
 from contextlib import ExitStack
 from pathlib import Path
 
-from .servers import REPO, offline_assets_env
+from tests.support.paths import REPO, offline_assets_env
 
 PARTS = ("ingest", "search", "recall", "concurrency", "recall_local", "quality", "onnx", "cold_start")
 SERVER_PARTS = {"ingest", "search", "recall", "concurrency"}
@@ -100,7 +100,7 @@ def git_state() -> dict:
 
 
 def resolve_backends(args: argparse.Namespace, notes: list[str]) -> list[str]:
-    from .servers import opensearch_unavailable
+    from tests.support.opensearch import opensearch_unavailable
 
     if args.backends:
         backends = [b for b in args.backends.split(",") if b]
@@ -121,6 +121,8 @@ def resolve_backends(args: argparse.Namespace, notes: list[str]) -> list[str]:
 def run_server_parts(args: argparse.Namespace, results: dict, tmp: Path, backends: list[str], opensearch) -> None:
     """Parts 1, 2, 3 (hash), 5 for every backend, on one API server; `opensearch`: the run's
     servers.LazyOpenSearch (stopped by the caller)."""
+    from tests.support.servers import ApiServer
+
     from vector_store_api.settings import Settings
 
     from . import concurrency, recall, search
@@ -129,7 +131,6 @@ def run_server_parts(args: argparse.Namespace, results: dict, tmp: Path, backend
     from .data import build_corpus, build_queries, embed_queries
     from .ingest import add_raw_load, ingest_via_api
     from .raw import OpenSearchRaw, PgVectorRaw
-    from .servers import ApiServer
 
     meta = results["meta"]
     settings = Settings()
@@ -186,11 +187,12 @@ def run_server_parts(args: argparse.Namespace, results: dict, tmp: Path, backend
 
 
 def run_onnx(args: argparse.Namespace, results: dict, tmp: Path) -> None:
+    from tests.support.servers import ApiServer
+
     from vector_store_api.settings import Settings
 
     from .data import build_corpus
     from .ingest import onnx_pipeline
-    from .servers import ApiServer
 
     model_dir = os.environ.get("LOCAL_EMBEDDING_MODEL_DIR")
     if not model_dir or not (Path(model_dir) / "model.onnx").is_file():

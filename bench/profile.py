@@ -24,7 +24,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from .servers import offline_assets_env
+from tests.support.paths import offline_assets_env
 
 RATE = 250
 MARKERS = {"search": "search_vector_store", "ingest": "IngestPipeline.process"}
@@ -79,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "bench-profiles")
     args = parser.parse_args(argv)
     offline_assets_env()
+    from tests.support.opensearch import start_opensearch
+    from tests.support.servers import ApiServer
+
     from . import search
     from .client import ApiClient
     from .data import attribute_filter, build_corpus, build_queries
-    from .servers import ApiServer, start_opensearch
 
     args.out.mkdir(parents=True, exist_ok=True)
     corpus = build_corpus(args.chunks or (24_000 if args.what == "search" else 7_200), 120, args.seed)

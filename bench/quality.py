@@ -30,8 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
-
-from .servers import REPO
+from tests.support.paths import REPO
 
 DATASETS = REPO.parent / "shared" / "datasets"
 MODES = ("hybrid", "vector", "keyword")
@@ -127,12 +126,13 @@ def api_rankings(client, store_id: str, queries: dict[str, str], mode: str, doc_
 
 
 def run(args, results: dict, tmp: Path, backends: list[str], opensearch) -> None:
+    from tests.support.servers import ApiServer
+
     from vector_store_api.embeddings.local import LocalEmbedder
     from vector_store_api.settings import Settings
 
     from .client import ApiClient
     from .raw import OpenSearchRaw, PgVectorRaw
-    from .servers import ApiServer
 
     notes = results["meta"]["notes"]
     model_dir = os.environ.get("LOCAL_EMBEDDING_MODEL_DIR")

@@ -214,6 +214,8 @@ def build_queries(corpus: Corpus, n: int, seed: int) -> list[str]:
 
 def run(args, results: dict, tmp: Path, backends: list[str], opensearch) -> None:
     """`opensearch`: a servers.LazyOpenSearch (started on first use, stopped by the caller)."""
+    from tests.support.servers import ApiServer
+
     from vector_store_api.embeddings.local import LocalEmbedder
     from vector_store_api.ingest.chunking import chunk_text
     from vector_store_api.settings import Settings
@@ -221,7 +223,6 @@ def run(args, results: dict, tmp: Path, backends: list[str], opensearch) -> None
     from .client import ApiClient
     from .context import StoreUnderTest
     from .raw import OpenSearchRaw, PgVectorRaw
-    from .servers import ApiServer
 
     notes = results["meta"]["notes"]
     model_dir = os.environ.get("LOCAL_EMBEDDING_MODEL_DIR")
