@@ -10,19 +10,10 @@ import sys
 import httpx
 import openai
 import pytest
-from sdk_helpers import (
-    admin_client,
-    admin_http,
-    assert_error_body,
-    attach,
-    create_project_key,
-    db_execute,
-    new_project,
-    upload,
-    wait_until,
-)
-
-from conftest import ADMIN_API_KEY, ServerProcess, make_client
+from tests.support.admin import admin_client, admin_http, create_project_key, new_project
+from tests.support.db import db_execute
+from tests.support.sdk import assert_error_body, attach, make_client, upload, wait_until
+from tests.support.servers import ADMIN_API_KEY, ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import httpx
 import openai
 import pytest
-from sdk_helpers import assert_error_body, attach, upload
-
-
-def make_client(base_url: str, api_key: str | None = None) -> openai.OpenAI:
-    """As tests/conftest.py's: strict SDK client, no retries, fresh tenant unless a key is given."""
-    return openai.OpenAI(
-        base_url=base_url + "/v1",
-        api_key=api_key or f"sk-test-{uuid.uuid4().hex}",
-        _strict_response_validation=True,
-        max_retries=0,
-    )
+from tests.support.sdk import assert_error_body, attach, make_client, upload
 
 # ------------------------------------------------------------------ helpers
 

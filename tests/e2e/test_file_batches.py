@@ -7,45 +7,22 @@ import time
 
 import openai
 import pytest
-from sdk_helpers import wait_until as _wait_until
-
-from conftest import make_client
-
-
-def wait_until(predicate, timeout: float = 60, interval: float = 0.25, what: str = "condition"):
-    return _wait_until(predicate, timeout=timeout, interval=interval, what=what)
-
-POLL_MS = 100
-
+from tests.support.sdk import (
+    POLL_MS,
+    assert_static,
+    check_counts,
+    make_client,
+    new_store,
+    retrieve_store,
+    upload,
+    wait_until,
+)
 
 # --------------------------------------------------------------------------- helpers
 
 
-def upload(client, filename: str, data: bytes | str):
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return client.files.create(file=(filename, data), purpose="assistants")
-
-
 def upload_texts(client, count: int, prefix: str = "doc") -> list:
     return [upload(client, f"{prefix}{i}.txt", f"{prefix} batch document number {i}") for i in range(count)]
-
-
-def new_store(client, name: str = "batches"):
-    return client.vector_stores.create(name=name)
-
-
-def check_counts(counts) -> None:
-    assert counts.total == counts.in_progress + counts.completed + counts.failed + counts.cancelled, counts
-
-
-def retrieve_store(client, store_id: str):
-    store = client.vector_stores.retrieve(store_id)
-    check_counts(store.file_counts)
-    assert (store.status == "in_progress") == (store.file_counts.in_progress > 0)
-    return store
-
-
 
 
 def batch_files(client, store_id: str, batch_id: str, **kwargs) -> list:
@@ -54,12 +31,6 @@ def batch_files(client, store_id: str, batch_id: str, **kwargs) -> list:
 
 def filename_of(client, file_id: str) -> str:
     return client.files.retrieve(file_id).filename
-
-
-def assert_static(vs_file, max_tokens: int, overlap: int) -> None:
-    assert vs_file.chunking_strategy is not None and vs_file.chunking_strategy.type == "static"
-    assert vs_file.chunking_strategy.static.max_chunk_size_tokens == max_tokens
-    assert vs_file.chunking_strategy.static.chunk_overlap_tokens == overlap
 
 
 # ---------------------------------------------------------------------------- create

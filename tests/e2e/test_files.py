@@ -7,7 +7,8 @@ import time
 
 import openai
 import pytest
-from sdk_helpers import assert_error_body, attach, db_execute, upload, wait_until
+from tests.support.db import db_execute
+from tests.support.sdk import assert_error_body, attach, upload, wait_until
 
 # ------------------------------------------------------------------ helpers
 

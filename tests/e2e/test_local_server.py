@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import io
-import time
 
 import psycopg
-
-from conftest import ServerProcess, make_client
-
-
-def wait_until(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
+from tests.support.sdk import make_client, wait_until
+from tests.support.servers import ServerProcess
 
 
 def database_running(server: ServerProcess) -> bool:

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import openai
 import pytest
-from sdk_helpers import admin_http, assert_error_body, attach, new_project, upload
-
-from conftest import ADMIN_API_KEY, make_client
+from tests.support.admin import admin_http, new_project
+from tests.support.sdk import assert_error_body, attach, make_client, upload
+from tests.support.servers import ADMIN_API_KEY
 
 SMALL_CHUNKS = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
 LONG_TEXT = " ".join(f"word{i}" for i in range(1500))  # well over 3 chunks of 100 tokens

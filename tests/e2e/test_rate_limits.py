@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 
 import httpx
 import openai
 import pytest
-from sdk_helpers import assert_error_body, upload
-
-from conftest import ServerProcess, make_client
+from tests.support.sdk import assert_error_body, make_client, upload
+from tests.support.sdk import http_client as _http
+from tests.support.servers import ServerProcess, serve
 
 REQUESTS = 10  # per key per minute
 STORE_WRITES = 3  # per store per minute
@@ -21,32 +20,19 @@ DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+(\.\d+)?s|\d+ms)$")  # OpenAI's "6m0s
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory) -> ServerProcess:
-    proc = ServerProcess(
+    yield from serve(
         tmp_path_factory.mktemp("server-rate-limits"),
-        EMBEDDING_PROVIDER="hash",
         RATE_LIMIT_REQUESTS_PER_MINUTE=str(REQUESTS),
         STORE_WRITES_PER_MINUTE=str(STORE_WRITES),
-    ).start()
-    yield proc
-    proc.stop()
+    )
 
 
 @pytest.fixture(scope="module")
 def short_window(tmp_path_factory) -> ServerProcess:
     """2 requests per 2 s: a token every second, so the SDK's retry wait is short."""
-    proc = ServerProcess(
-        tmp_path_factory.mktemp("server-rate-limits-short"),
-        EMBEDDING_PROVIDER="hash",
-        RATE_LIMIT_REQUESTS_PER_MINUTE="2",
-        RATE_LIMIT_WINDOW_SECONDS="2",
-    ).start()
-    yield proc
-    proc.stop()
-
-
-def _http(server: ServerProcess, key: str | None = None) -> httpx.Client:
-    key = key or f"sk-test-{uuid.uuid4().hex}"
-    return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    yield from serve(
+        tmp_path_factory.mktemp("server-rate-limits-short"), RATE_LIMIT_REQUESTS_PER_MINUTE="2", RATE_LIMIT_WINDOW_SECONDS="2"
+    )
 
 
 def test_every_response_carries_the_rate_limit_headers(limited):

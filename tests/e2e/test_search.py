@@ -7,49 +7,17 @@ real local model (`local_model_server`) for the issue's quickstart.
 
 from __future__ import annotations
 
-import io
 import time
 
 import httpx
 import openai
 import psycopg
 import pytest
-
-from conftest import ServerProcess, make_client
-
-POLL_MS = 100
-
+from tests.support.sdk import POLL_MS, make_client, make_pdf, upload
+from tests.support.sdk import attach_text_completed as attach_text
+from tests.support.servers import ServerProcess
 
 # --------------------------------------------------------------------------- helpers
-
-
-def upload(client, filename: str, data: bytes | str):
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return client.files.create(file=(filename, data), purpose="assistants")
-
-
-def attach_text(client, store_id: str, filename: str, text: str, **kwargs):
-    vs_file = client.vector_stores.files.upload_and_poll(
-        vector_store_id=store_id,
-        file=(filename, text.encode("utf-8")),
-        poll_interval_ms=POLL_MS,
-        max_wait_seconds=120,
-        **kwargs,
-    )
-    assert vs_file.status == "completed", vs_file.last_error
-    return vs_file
-
-
-def make_pdf(paragraphs: list[str]) -> bytes:
-    from reportlab.lib.pagesizes import letter
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
-
-    buf = io.BytesIO()
-    style = getSampleStyleSheet()["BodyText"]
-    SimpleDocTemplate(buf, pagesize=letter).build([Paragraph(p, style) for p in paragraphs])
-    return buf.getvalue()
 
 
 def search(client, store_id: str, query, **kwargs):

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 import httpx
 import openai
 import pytest
-from sdk_helpers import admin_client, admin_http, attach, new_project, upload, wait_until
-
-from conftest import ADMIN_API_KEY, make_client
+from tests.support.admin import admin_client, admin_http, new_project
+from tests.support.sdk import attach, make_client, upload, wait_until
+from tests.support.servers import ADMIN_API_KEY
 
 
 def today_start() -> int:

@@ -10,16 +10,26 @@ import json
 import os
 import time
 import uuid
+from functools import partial
 
 import httpx
 import openai
 import pytest
-
-from conftest import make_client
+from tests.support.sdk import (
+    MAX_WAIT,
+    POLL_MS,
+    assert_static,
+    attach_text,
+    check_store,
+    make_client,
+    make_pdf,
+    new_store,
+    raw_json,
+    upload,
+)
+from tests.support.sdk import retrieve_store as _retrieve_store
 
 KNOWN_SENTENCE = "The quick zebra negotiates a peace treaty with the lighthouse keeper."
-POLL_MS = 100
-MAX_WAIT = 60  # seconds: a file must settle well within this, never hang
 
 
 # --------------------------------------------------------------------------- helpers
@@ -28,17 +38,6 @@ MAX_WAIT = 60  # seconds: a file must settle well within this, never hang
 def squash(text: str) -> str:
     """Collapse whitespace, so extraction line breaks don't matter."""
     return " ".join(text.split())
-
-
-def make_pdf(paragraphs: list[str]) -> bytes:
-    from reportlab.lib.pagesizes import letter
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate
-
-    buf = io.BytesIO()
-    style = getSampleStyleSheet()["BodyText"]
-    SimpleDocTemplate(buf, pagesize=letter).build([Paragraph(p, style) for p in paragraphs])
-    return buf.getvalue()
 
 
 def make_image_only_pdf() -> bytes:
@@ -82,38 +81,9 @@ def make_pptx(texts: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def upload(client, filename: str, data: bytes | str):
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    return client.files.create(file=(filename, data), purpose="assistants")
-
-
-def new_store(client, name: str = "store"):
-    return client.vector_stores.create(name=name)
-
-
-def attach_text(client, store_id: str, filename: str, text: str, **kwargs):
-    """Upload + attach + poll (bounded)."""
-    return client.vector_stores.files.upload_and_poll(
-        vector_store_id=store_id,
-        file=(filename, text.encode("utf-8")),
-        poll_interval_ms=POLL_MS,
-        max_wait_seconds=MAX_WAIT,
-        **kwargs,
-    )
-
-
-def check_store_invariants(store) -> None:
-    counts = store.file_counts
-    assert counts.total == counts.in_progress + counts.completed + counts.failed + counts.cancelled, counts
-    assert store.status != "expired"
-    assert (store.status == "in_progress") == (counts.in_progress > 0), (store.status, counts)
-
-
-def retrieve_store(client, store_id: str):
-    store = client.vector_stores.retrieve(store_id)
-    check_store_invariants(store)
-    return store
+# Every store read here is also checked not to be expired.
+check_store_invariants = partial(check_store, live=True)
+retrieve_store = partial(_retrieve_store, live=True)
 
 
 def wait_store_idle(client, store_id: str, timeout: float = 120):
@@ -135,18 +105,6 @@ def search_ids(client, store_id: str, query: str, filters=None) -> list[str]:
     kwargs = {"filters": filters} if filters is not None else {}
     page = client.vector_stores.search(store_id, query=query, max_num_results=50, **kwargs)
     return [hit.file_id for hit in page.data]
-
-
-def assert_static(vs_file, max_tokens: int, overlap: int) -> None:
-    strategy = vs_file.chunking_strategy
-    assert strategy is not None
-    assert strategy.type == "static"
-    assert strategy.static.max_chunk_size_tokens == max_tokens
-    assert strategy.static.chunk_overlap_tokens == overlap
-
-
-def raw_json(raw_response) -> dict:
-    return raw_response.http_response.json()
 
 
 def long_text(words: int, seed: str = "alpha") -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
 import openai
 import pytest
-from sdk_helpers import attach, db_execute, upload, wait_until
+from tests.support.db import db_execute
+from tests.support.sdk import attach, raw_json, upload, wait_until
 
 DAY = 86_400
 
@@ -21,10 +21,6 @@ def wait_store_completed(client, store_id: str, timeout: float = 60.0):
         return store if store.status == "completed" and store.file_counts.in_progress == 0 else None
 
     return wait_until(done, timeout, what=f"vector store {store_id} to complete")
-
-
-def raw_json(raw) -> dict:
-    return json.loads(raw.content)
 
 
 def extra(model, name: str):
