@@ -1,7 +1,7 @@
 """The deployed stack on moto, as pytest fixtures: `aws` (and `aws_env`).
 
-Test modules load it with `pytest_plugins = ("aws_stack",)`: a conftest.py in tests/aws would
-shadow the `conftest` module the e2e tests import helpers from (`from conftest import make_client`).
+Test modules load it with `pytest_plugins = ("aws_stack",)` (a plugin rather than a conftest.py in
+tests/aws, which would take over the module name `conftest` from tests/conftest.py).
 
 Every Lambda handler runs in-process against moto (S3, SQS + DLQ, DynamoDB, Secrets Manager, SSM)
 and the real embedded PostgreSQL + pgvector (the session's `pg_url`).
@@ -34,6 +34,7 @@ from lambda_harness import (
     reset_lambda_state,
     sqs_event,
 )
+from tests.support.db import execute
 
 
 @dataclass
@@ -135,11 +136,8 @@ class AwsStack:
 
     # ---------------------------------------------------------------------- database
     def sql(self, query: str, *params: Any) -> list[tuple]:
-        import psycopg
-
-        with psycopg.connect(self.pg_url, autocommit=True) as conn:
-            cursor = conn.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
+        rows = execute(self.pg_url, query, params)
+        return rows if isinstance(rows, list) else []
 
     def chunk_count(self, store_id: str, file_id: str) -> int:
         return self.sql("SELECT count(*) FROM chunks WHERE vector_store_id = %s AND file_id = %s", store_id, file_id)[

@@ -54,6 +54,11 @@ def load_event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
 
+def message_body(template: str) -> dict:
+    """The body of the first record of events/<template> (an SQS sample), parsed."""
+    return json.loads(load_event(template)["Records"][0]["body"])
+
+
 def load_function(name: str) -> ModuleType:
     """functions/<name>/app.py, imported under a unique module name (as each Lambda has its own)."""
     if name not in _modules:
@@ -255,6 +260,6 @@ def sqs_event(*records: dict) -> dict:
 
 def ingest_body(tenant_id: str, vector_store_id: str, file_id: str) -> dict:
     """The template's ingest_file body with real ids."""
-    body = json.loads(load_event("sqs_ingest.json")["Records"][0]["body"])
+    body = message_body("sqs_ingest.json")
     body.update(tenant_id=tenant_id, vector_store_id=vector_store_id, file_id=file_id)
     return body

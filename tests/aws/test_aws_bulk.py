@@ -7,7 +7,7 @@ import time
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from lambda_harness import BUCKET, TABLE, invoke, load_event, record_from_message, sqs_event, sqs_record
+from lambda_harness import BUCKET, TABLE, invoke, message_body, record_from_message, sqs_event, sqs_record
 
 pytest_plugins = ("aws_stack",)  # the `aws` fixture (no conftest.py here: see aws_stack)
 
@@ -20,14 +20,14 @@ DOCS = {
 
 
 def _bulk_body(aws, store_id: str, **changes) -> dict:
-    body = json.loads(load_event("sqs_bulk_ingest.json")["Records"][0]["body"])
+    body = message_body("sqs_bulk_ingest.json")
     body.update(tenant_id=aws.tenant, vector_store_id=store_id, **changes)
     return body
 
 
 def _source(aws) -> str:
     """The sample's source bucket, with three objects under its prefix (plus noise around them)."""
-    prefix = json.loads(load_event("sqs_bulk_ingest.json")["Records"][0]["body"])["source"]["prefix"]
+    prefix = message_body("sqs_bulk_ingest.json")["source"]["prefix"]
     aws.s3.create_bucket(Bucket=SOURCE_BUCKET)
     aws.s3.put_object(Bucket=SOURCE_BUCKET, Key=prefix, Body=b"")  # a console "folder"
     for name, data in DOCS.items():

@@ -20,6 +20,7 @@ import uvicorn
 # Module level: FastAPI resolves the (string) annotations of the handlers from module globals.
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from tests.support.paths import MODEL_DIR  # the local ONNX model: LOCAL_EMBEDDING_MODEL_DIR or ../shared's
 
 from vector_store_api.embeddings.factory import (
     build_embedder,
@@ -33,10 +34,6 @@ from vector_store_api.services.query_rewrite import ChatRewriter
 from vector_store_api.settings import Settings
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
-MODEL_DIR = Path(
-    os.environ.get("LOCAL_EMBEDDING_MODEL_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
-)
 
 
 def cos(a: np.ndarray, b: np.ndarray) -> float:
