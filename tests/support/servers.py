@@ -4,7 +4,7 @@
 (fast expiry sweeps, effectively unlimited rate limits, always its own embedded database). Every
 server is stopped by its owner (a fixture, or the bench's `ExitStack`), on error and on Ctrl-C too.
 The server stops its embedded PostgreSQL itself on SIGTERM (see
-vector_store_api.backends.postgres.database.stop_embedded_servers).
+vector_store_api.catalog.database.stop_embedded_servers).
 """
 
 from __future__ import annotations
