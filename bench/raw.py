@@ -60,8 +60,8 @@ class PgVectorRaw:
     def _where(self, filtered: bool | list[str]) -> tuple[str, list[Any]]:
         """The service's own filter SQL (postgres/filters.py), so both sides can use the same indexes.
         `filtered`: the 1 % filter (`group == FILTER_GROUP`), or a list of groups (`group in [...]`)."""
-        from vector_store_api.backends.postgres.filters import filter_sql
         from vector_store_api.models.search import ComparisonFilter
+        from vector_store_api.vector_index.pgvector.filters import filter_sql
 
         where, params = "vector_store_id = %s", [self.store_id]
         if filtered:
@@ -145,7 +145,7 @@ class PgVectorRaw:
     def text(self, query: str, k: int, filtered: bool = False) -> list[Hit]:
         from psycopg.rows import dict_row
 
-        from vector_store_api.backends.postgres.bm25 import Bm25Search
+        from vector_store_api.vector_index.pgvector.bm25 import Bm25Search
 
         where, params = self._where(filtered)
         hits = Bm25Search().search(self.conn.cursor(row_factory=dict_row), self.store_id, where, params, query, k)
@@ -323,7 +323,7 @@ class OpenSearchRaw:
         (helpers.parallel_bulk), then one refresh (what makes them searchable); seconds."""
         from opensearchpy import helpers
 
-        from vector_store_api.backends.opensearch.index import OpenSearchIndex
+        from vector_store_api.vector_index.opensearch.index import OpenSearchIndex
 
         settings = self.client.indices.get_settings(index=self.index)[self.index]["settings"]["index"]
         mapping = self.client.indices.get_mapping(index=self.index)[self.index]["mappings"]

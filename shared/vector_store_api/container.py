@@ -7,9 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from .backends.base import VectorIndex
-from .backends.postgres.pgvector_index import PgVectorIndex
-from .backends.router import IndexRouter
 from .blobstore.base import BlobStore
 from .blobstore.local import LocalBlobStore
 from .catalog import Catalog
@@ -34,6 +31,8 @@ from .settings import Settings
 from .usage.base import UsageStore
 from .usage.postgres_store import PostgresUsageStore
 from .usage.recorder import UsageRecorder, utc_day
+from .vector_index.base import VectorIndex, VectorIndexes
+from .vector_index.pgvector.index import PgVectorIndex
 
 if TYPE_CHECKING:
     from .usage.prometheus import PrometheusMetrics
@@ -48,7 +47,7 @@ class Services:
     settings: Settings
     db: Database
     catalog: Catalog
-    index: IndexRouter
+    indexes: VectorIndexes
     blobs: BlobStore
     queue: IngestQueue
     pipeline: IngestPipeline
@@ -121,7 +120,7 @@ def build_indexes(settings: Settings, db: Database) -> dict[str, VectorIndex]:
         )
     }
     if settings.opensearch_url:
-        from .backends.opensearch.index import OpenSearchIndex, build_client
+        from .vector_index.opensearch.index import OpenSearchIndex, build_client
 
         indexes["opensearch"] = OpenSearchIndex(
             build_client(settings),
@@ -158,7 +157,7 @@ def build_services(
 
     db = Database(database_url(settings), settings.db_pool_min_size, settings.db_pool_max_size)
     catalog = Catalog(db)
-    index = IndexRouter(build_indexes(settings, db), default=settings.vector_backend)
+    indexes = VectorIndexes(build_indexes(settings, db), default=settings.vector_backend)
     blobs = blobs or LocalBlobStore(settings.data_dir / "files")
     usage = UsageRecorder(usage_store or PostgresUsageStore(db), metrics=metrics)
     accounts = Accounts(db)
@@ -171,7 +170,7 @@ def build_services(
 
     pipeline = IngestPipeline(
         catalog,
-        index,
+        indexes,
         blobs,
         embedder_for,
         limits_for,
@@ -184,11 +183,11 @@ def build_services(
         queue: IngestQueue = InProcessQueue(pipeline.process, workers=settings.ingest_workers)
     else:
         queue = queue_factory(pipeline)
-    files = FileService(catalog, blobs, index, settings.max_file_bytes, limits_for, usage)
-    stores = VectorStoreService(catalog, index, blobs, queue, resolve, index.providers, limits_for)
-    search = SearchService(catalog, index, stores, embedder_for, build_rewriter(settings))
+    files = FileService(catalog, blobs, indexes, settings.max_file_bytes, limits_for, usage)
+    stores = VectorStoreService(catalog, indexes, blobs, queue, resolve, indexes.providers, limits_for)
+    search = SearchService(catalog, indexes, stores, embedder_for, build_rewriter(settings))
     limiter = RateLimiter(buckets or PostgresBucketStore(db), sole_writer=single_process)
     return Services(
-        settings, db, catalog, index, blobs, queue, pipeline, files, stores, search, limiter,
+        settings, db, catalog, indexes, blobs, queue, pipeline, files, stores, search, limiter,
         auth, projects, usage, UsageService(usage.store, usage),
     )

@@ -13,13 +13,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vector_store_api.backends.base import ChunkToIndex, StoreRef
 from vector_store_api.catalog import Catalog
 from vector_store_api.catalog.records import NewAttachment
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from vector_store_api.models.common import StaticChunking
 from vector_store_api.models.files import FileObject
 from vector_store_api.models.search import SearchRequest
+from vector_store_api.vector_index.base import ChunkToIndex, StoreRef
 
 DIM = 16
 CHUNKING = StaticChunking(max_chunk_size_tokens=800, chunk_overlap_tokens=400)
@@ -37,12 +37,12 @@ def brute_force(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
 
 def make_index(provider: str, database, request):
     if provider == "pgvector":
-        from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
+        from vector_store_api.vector_index.pgvector.index import PgVectorIndex
 
         # A low exact-scan bound so a few thousand rows exercise the approximate path too.
         return PgVectorIndex(database, hnsw_ef_search=40, exact_search_max_chunks=100)
-    from vector_store_api.backends.opensearch.index import OpenSearchIndex, build_client
     from vector_store_api.settings import Settings
+    from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, build_client
 
     url = request.getfixturevalue("opensearch_url")
     engine = getattr(request, "param_engine", "lucene")

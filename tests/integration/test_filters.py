@@ -7,8 +7,8 @@ import json
 
 from test_backend_contract import ROWS
 
-from vector_store_api.backends.postgres.filters import filter_sql
 from vector_store_api.models.search import SearchRequest
+from vector_store_api.vector_index.pgvector.filters import filter_sql
 
 
 def matching(database, raw_filter: dict) -> set[str]:

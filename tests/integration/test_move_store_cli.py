@@ -10,10 +10,10 @@ import uuid
 import numpy as np
 from test_backend_contract import Backend, unit_rows
 
-from vector_store_api.backends.opensearch.index import OpenSearchIndex, build_client
-from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
 from vector_store_api.catalog import Catalog
 from vector_store_api.settings import Settings
+from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, build_client
+from vector_store_api.vector_index.pgvector.index import PgVectorIndex
 
 
 def run_move(pg_url: str, opensearch_url: str, prefix: str, *args: str) -> subprocess.CompletedProcess:

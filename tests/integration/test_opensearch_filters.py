@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from test_backend_contract import CASES, ROWS
 
-from vector_store_api.backends.base import ChunkToIndex, StoreRef
-from vector_store_api.backends.opensearch.index import OpenSearchIndex, build_client
 from vector_store_api.models.search import ComparisonFilter, SearchRequest
 from vector_store_api.settings import Settings
+from vector_store_api.vector_index.base import ChunkToIndex, StoreRef
+from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, build_client
 
 DIM = 8
 # The shared operator table, here run one case per test against dense and text search.
@@ -136,7 +136,7 @@ def test_attributes_come_back_unchanged(os_index, rows_store):
 
 def test_extra_cases_match_pgvector(database):
     """The extra corners have the same answers on PostgreSQL, i.e. the semantics are the same."""
-    from vector_store_api.backends.postgres.filters import filter_sql
+    from vector_store_api.vector_index.pgvector.filters import filter_sql
 
     values = ", ".join(["(%s, %s::jsonb)"] * len(ROWS))
     args: list = []

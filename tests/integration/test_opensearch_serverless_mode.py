@@ -30,12 +30,12 @@ import numpy as np
 import pytest
 from test_opensearch_filters import ShortKnnClient
 
-from vector_store_api.backends.base import ChunkToIndex, StoreRef
-from vector_store_api.backends.opensearch import index as index_module
-from vector_store_api.backends.opensearch.index import OpenSearchIndex, OpenSearchIndexError, build_client
 from vector_store_api.catalog import Catalog
 from vector_store_api.models.search import ComparisonFilter
 from vector_store_api.settings import Settings
+from vector_store_api.vector_index.base import ChunkToIndex, StoreRef
+from vector_store_api.vector_index.opensearch import index as index_module
+from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, OpenSearchIndexError, build_client
 
 
 def _load_contract():

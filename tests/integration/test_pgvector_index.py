@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from pgvector import Vector
 
-from vector_store_api.backends.base import ChunkToIndex, StoreRef
-from vector_store_api.backends.postgres.pgvector_index import PgVectorIndex
 from vector_store_api.catalog import Catalog
 from vector_store_api.catalog.records import NewAttachment
 from vector_store_api.ids import FILE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from vector_store_api.models.common import StaticChunking
 from vector_store_api.models.files import FileObject
 from vector_store_api.models.search import ComparisonFilter
+from vector_store_api.vector_index.base import ChunkToIndex, StoreRef
+from vector_store_api.vector_index.pgvector.index import PgVectorIndex
 
 DIM = 16
 CHUNKING = StaticChunking(max_chunk_size_tokens=800, chunk_overlap_tokens=400)

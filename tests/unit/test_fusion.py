@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from vector_store_api.backends.base import ChunkHit
 from vector_store_api.services.fusion import RRF_K, best_similarity, reciprocal_rank_fusion
+from vector_store_api.vector_index.base import ChunkHit
 
 
 def hits(*ids: str, score: float = 0.0) -> list[ChunkHit]:

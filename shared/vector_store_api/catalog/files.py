@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from ..backends.base import StoreRef
 from ..models.common import Page
 from ..models.files import FileObject
+from ..vector_index.base import StoreRef
 from .database import Database
 from .paging import PageRequest, keyset, trim_page
 from .quotas import QuotaExceeded, lock_quotas, over_limit

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Literal, Protocol, Sequence
 
-from ..backends.base import StoreRef
 from ..models.admin import QuotaUsage
 from ..models.common import Page
 from ..models.files import FileObject
 from ..models.vector_stores import LastError, VectorStore, VectorStoreFile, VectorStoreFileBatch
+from ..vector_index.base import StoreRef
 from .paging import PageRequest
 from .records import Attachment, NewAttachment, StoreConfig, StoredFile
 

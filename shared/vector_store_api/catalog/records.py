@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..backends.base import StoreRef
 from ..models.common import FileCounts, StaticChunking, StaticChunkingStrategyObject
 from ..models.files import FileObject
 from ..models.vector_stores import (
@@ -19,6 +18,7 @@ from ..models.vector_stores import (
     VectorStoreFile,
     store_status,
 )
+from ..vector_index.base import StoreRef
 from .paging import Row
 
 DAY = 86_400

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import BinaryIO, Callable, Iterator
 
-from ..backends.base import StoreRef, VectorIndex
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
 from ..errors import InvalidRequest, PermissionDenied, not_found
@@ -13,6 +12,7 @@ from ..ids import FILE_PREFIX, check_id, new_id, now
 from ..models.common import DeletedObject, Page, PageRequest
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
 from ..usage.recorder import UsageRecorder
+from ..vector_index.base import StoreRef, VectorIndexes
 from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
@@ -24,14 +24,14 @@ class FileService:
         self,
         catalog: FileRecords,
         blobs: BlobStore,
-        index: VectorIndex,
+        indexes: VectorIndexes,
         max_file_bytes: int,
         limits_for: Callable[[str], Limits],
         usage: UsageRecorder,
     ):
         self._catalog = catalog
         self._blobs = blobs
-        self._index = index
+        self._indexes = indexes
         self._max_bytes = max_file_bytes
         self._limits_for = limits_for
         self._usage = usage
@@ -143,7 +143,7 @@ class FileService:
 
     def _remove_everywhere(self, file_id: str, blob_key: str, stores: list[StoreRef]) -> None:
         for store in stores:
-            self._index.delete_file_chunks(store, file_id)
+            self._indexes.for_store(store).delete_file_chunks(store, file_id)
         self._blobs.delete(blob_key)
 
     def content(self, tenant_id: str, file_id: str) -> tuple[FileObject, Iterator[bytes]]:

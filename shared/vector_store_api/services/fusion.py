@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..backends.base import ChunkHit
+from ..vector_index.base import ChunkHit
 
 RRF_K = 60
 

@@ -13,7 +13,6 @@ from typing import Callable
 
 import numpy as np
 
-from ..backends.base import ChunkToIndex, StoreRef, VectorIndex
 from ..blobstore.base import BlobStore
 from ..catalog.ports import AttachmentRecords
 from ..catalog.records import Attachment
@@ -25,6 +24,7 @@ from ..ingest.parsers import extract_text
 from ..models.vector_stores import LastError
 from ..queue.base import IngestJob
 from ..usage.recorder import UsageRecorder
+from ..vector_index.base import ChunkToIndex, StoreRef, VectorIndexes
 from .limits import Limits
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class IngestPipeline:
     def __init__(
         self,
         catalog: AttachmentRecords,
-        index: VectorIndex,
+        indexes: VectorIndexes,
         blobs: BlobStore,
         embedder_for: EmbedderFor,
         limits_for: Callable[[str], Limits],
@@ -58,7 +58,7 @@ class IngestPipeline:
         self._limits_for = limits_for
         self._usage = usage
         self._catalog = catalog
-        self._index = index
+        self._indexes = indexes
         self._blobs = blobs
         self._embedder_for = embedder_for
         self._max_file_tokens = max_file_tokens
@@ -103,8 +103,8 @@ class IngestPipeline:
         vectors = self._embed(embedder, [c.text for c in chunks])
         to_index = [ChunkToIndex(i, c.text, c.token_count) for i, c in enumerate(chunks)]
 
-        self._index.prepare_store(store)
-        if not self._index.replace_file_chunks(store, target.file_id, target.attributes, to_index, vectors):
+        self._indexes.for_store(store).prepare_store(store)
+        if not self._indexes.for_store(store).replace_file_chunks(store, target.file_id, target.attributes, to_index, vectors):
             return IngestResult("skipped")  # detached or deleted meanwhile
         # Before settling: once the file reads `completed`, its chunks must carry its current attributes.
         self._sync_attributes(target, store)
@@ -112,7 +112,7 @@ class IngestPipeline:
             target.tenant_id, store.store_id, target.file_id, "completed", usage, None
         )
         if not settled:  # cancelled meanwhile: drop what was indexed
-            self._index.delete_file_chunks(store, target.file_id)
+            self._indexes.for_store(store).delete_file_chunks(store, target.file_id)
             return IngestResult("skipped")
         tokens = sum(c.token_count for c in chunks)
         self._usage.ingested(target.tenant_id, store.store_id, len(chunks), tokens, usage)
@@ -129,10 +129,10 @@ class IngestPipeline:
         """Attributes updated while the file was processing must reach the indexed chunks."""
         attached, attributes = self._catalog.current_attributes(target.tenant_id, store.store_id, target.file_id)
         if attached and attributes != target.attributes:
-            self._index.update_attributes(store, target.file_id, attributes)
+            self._indexes.for_store(store).update_attributes(store, target.file_id, attributes)
 
     def _fail(self, target: Attachment, store: StoreRef, error: LastError) -> IngestResult:
-        self._index.delete_file_chunks(store, target.file_id)
+        self._indexes.for_store(store).delete_file_chunks(store, target.file_id)
         self._catalog.finish_attachment(target.tenant_id, store.store_id, target.file_id, "failed", 0, error)
         self._usage.ingest_failed(error.code)
         return IngestResult("failed")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
-from ..backends.base import VectorIndex
 from ..catalog.ports import SearchCatalog
 from ..embeddings.base import Embedder
 from ..ids import now
 from ..models.search import MAX_NUM_RESULTS, SearchRequest, SearchResult, SearchResultsPage
 from ..models.vector_stores import FileContent
+from ..vector_index.base import VectorIndexes
 from .fusion import best_similarity, reciprocal_rank_fusion, relative_to_best
 from .query_rewrite import QueryRewriter
 from .vector_stores import VectorStoreService
@@ -30,13 +30,13 @@ class SearchService:
     def __init__(
         self,
         catalog: SearchCatalog,
-        index: VectorIndex,
+        indexes: VectorIndexes,
         stores: VectorStoreService,
         embedder_for: EmbedderFor,
         rewriter: QueryRewriter,
     ):
         self._catalog = catalog
-        self._index = index
+        self._indexes = indexes
         self._stores = stores
         self._embedder_for = embedder_for
         self._rewriter = rewriter
@@ -54,20 +54,20 @@ class SearchService:
         mode, ranking, k = request.mode(), request.ranking_options, request.max_num_results
         # A hybrid search's two queries are independent: the text one runs beside embedding and the dense one.
         texts = [
-            self._text_searches.submit(self._index.text_search, store, query, LIST_DEPTH, request.filters)
+            self._text_searches.submit(self._indexes.for_store(store).text_search, store, query, LIST_DEPTH, request.filters)
             for query in (queries if mode == "hybrid" else [])
         ]
         embedder = self._embedder_for(config.embedding_provider, config.embedding_model, config.embedding_dimension)
         vectors = embedder.embed(queries) if mode != "keyword" else []
         if mode == "keyword":
-            scored = relative_to_best([self._index.text_search(store, q, LIST_DEPTH, request.filters) for q in queries])
+            scored = relative_to_best([self._indexes.for_store(store).text_search(store, q, LIST_DEPTH, request.filters) for q in queries])
         elif mode == "vector":
-            scored = best_similarity([self._index.dense_search(store, v, LIST_DEPTH, request.filters) for v in vectors])
+            scored = best_similarity([self._indexes.for_store(store).dense_search(store, v, LIST_DEPTH, request.filters) for v in vectors])
         else:
             ranked_lists, weights = [], []
             weight = ranking.hybrid_search if ranking else None
             for i, vector in enumerate(vectors):
-                ranked_lists += [self._index.dense_search(store, vector, LIST_DEPTH, request.filters), texts[i].result()]
+                ranked_lists += [self._indexes.for_store(store).dense_search(store, vector, LIST_DEPTH, request.filters), texts[i].result()]
                 weights += [weight.embedding_weight, weight.text_weight] if weight else [1.0, 1.0]
             scored = reciprocal_rank_fusion(ranked_lists, weights)
         threshold = ranking.score_threshold if ranking else 0.0

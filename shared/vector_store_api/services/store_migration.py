@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..backends.base import StoreRef
-from ..backends.router import IndexRouter
 from ..catalog.ports import MigrationRecords
 from ..ids import now
+from ..vector_index.base import StoreRef, VectorIndexes
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class StoreMigrationError(RuntimeError):
 
 
 class StoreMigration:
-    def __init__(self, catalog: MigrationRecords, indexes: IndexRouter):
+    def __init__(self, catalog: MigrationRecords, indexes: VectorIndexes):
         self._catalog = catalog
         self._indexes = indexes
 
@@ -52,7 +51,7 @@ class StoreMigration:
         source_ref = config.ref
         target_ref = StoreRef(config.tenant_id, store_id, config.embedding_dimension, target)
         self._catalog.begin_migration(store_id, source, target, now())
-        self._indexes.prepare_store(target_ref)
+        self._indexes.for_store(target_ref).prepare_store(target_ref)
 
         files = self._catalog.attachment_statuses(store_id)
         if any(status == "in_progress" for status, _ in files.values()):
@@ -64,25 +63,25 @@ class StoreMigration:
         for file_id, attributes in completed.items():
             if file_id in done:
                 continue
-            chunks, vectors = self._indexes.export_file_chunks(source_ref, file_id)
-            self._indexes.replace_file_chunks(target_ref, file_id, attributes, chunks, vectors)
+            chunks, vectors = self._indexes.for_store(source_ref).export_file_chunks(source_ref, file_id)
+            self._indexes.for_store(target_ref).replace_file_chunks(target_ref, file_id, attributes, chunks, vectors)
             self._catalog.record_migrated_file(store_id, file_id, len(chunks))
             done[file_id] = len(chunks)
             copied_now += 1
             progress(len(set(done) & set(completed)), len(completed))
 
         for file_id in set(done) - set(completed):  # copied earlier, detached or failed since
-            self._indexes.delete_file_chunks(target_ref, file_id)
+            self._indexes.for_store(target_ref).delete_file_chunks(target_ref, file_id)
         total = self._verify(source_ref, target_ref, completed)
         self._catalog.finish_migration(store_id, target)
-        self._indexes.delete_store(source_ref)
+        self._indexes.for_store(source_ref).delete_store(source_ref)
         return MigrationReport(store_id, source, target, len(completed), total, copied_now)
 
     def _verify(self, source: StoreRef, target: StoreRef, completed: dict) -> int:
         total = 0
         for file_id in completed:
-            on_source = len(self._indexes.file_chunk_texts(source, file_id))
-            on_target = len(self._indexes.file_chunk_texts(target, file_id))
+            on_source = len(self._indexes.for_store(source).file_chunk_texts(source, file_id))
+            on_target = len(self._indexes.for_store(target).file_chunk_texts(target, file_id))
             if on_source != on_target:
                 raise StoreMigrationError(
                     f"file {file_id}: {on_source} chunks on {source.provider_id} but {on_target} on "

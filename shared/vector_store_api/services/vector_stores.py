@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Callable, Sequence
 
-from ..backends.base import StoreRef, VectorIndex
 from ..blobstore.base import BlobStore
 from ..catalog.ports import VectorStoreCatalog
 from ..catalog.records import NewAttachment, StoreConfig
@@ -27,6 +26,7 @@ from ..models.vector_stores import (
     VectorStoreFileBatch,
 )
 from ..queue.base import IngestJob, IngestQueue
+from ..vector_index.base import StoreRef, VectorIndexes
 from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class VectorStoreService:
     def __init__(
         self,
         catalog: VectorStoreCatalog,
-        index: VectorIndex,
+        indexes: VectorIndexes,
         blobs: BlobStore,
         queue: IngestQueue,
         resolve_embedding: ResolveEmbedding,
@@ -51,7 +51,7 @@ class VectorStoreService:
     ):
         self._limits_for = limits_for
         self._catalog = catalog
-        self._index = index
+        self._indexes = indexes
         self._blobs = blobs
         self._queue = queue
         self._resolve_embedding = resolve_embedding
@@ -97,7 +97,7 @@ class VectorStoreService:
             dimension,
             provider_id,
         )
-        self._index.prepare_store(StoreRef(tenant_id, store_id, dimension, provider_id))
+        self._indexes.backend(provider_id).prepare_store(StoreRef(tenant_id, store_id, dimension, provider_id))
         if file_ids:
             chunking = resolve_chunking(request.chunking_strategy)
             entries = [NewAttachment(file_id, None, chunking) for file_id in file_ids]
@@ -150,7 +150,7 @@ class VectorStoreService:
     def delete(self, tenant_id: str, store_id: str) -> DeletedObject:
         config = self.store_config(tenant_id, store_id)
         self._catalog.delete_store(tenant_id, store_id)
-        self._index.delete_store(config.ref)
+        self._indexes.for_store(config.ref).delete_store(config.ref)
         return DeletedObject(id=store_id, object="vector_store.deleted", deleted=True)
 
     def store_config(self, tenant_id: str, store_id: str, *, usable: bool = False) -> StoreConfig:
@@ -170,7 +170,7 @@ class VectorStoreService:
             config = self._catalog.get_store_config(tenant_id, store_id, now())
             self._catalog.detach_all(tenant_id, store_id)
             if config is not None:
-                self._index.delete_store(config.ref)
+                self._indexes.for_store(config.ref).delete_store(config.ref)
         return len(expired)
 
     # ---------------------------------------------------------------- files
@@ -224,7 +224,7 @@ class VectorStoreService:
         updated = self._catalog.update_attributes(tenant_id, store_id, file_id, attributes)
         if updated is None:
             raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
-        self._index.update_attributes(config.ref, file_id, attributes)
+        self._indexes.for_store(config.ref).update_attributes(config.ref, file_id, attributes)
         return updated
 
     def detach(self, tenant_id: str, store_id: str, file_id: str) -> DeletedObject:
@@ -232,7 +232,7 @@ class VectorStoreService:
         check_id(file_id, FILE_PREFIX, "file_id")
         if not self._catalog.detach(tenant_id, store_id, file_id):
             raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
-        self._index.delete_file_chunks(config.ref, file_id)
+        self._indexes.for_store(config.ref).delete_file_chunks(config.ref, file_id)
         return DeletedObject(id=file_id, object="vector_store.file.deleted", deleted=True)
 
     def file_content(self, tenant_id: str, store_id: str, file_id: str) -> FileContentPage:
@@ -279,7 +279,7 @@ class VectorStoreService:
         self.retrieve_batch(tenant_id, store_id, batch_id)
         ref = config.ref
         for file_id in self._catalog.cancel_batch(tenant_id, store_id, batch_id):
-            self._index.delete_file_chunks(ref, file_id)  # a worker may have indexed part of it already
+            self._indexes.for_store(ref).delete_file_chunks(ref, file_id)  # a worker may have indexed part of it already
         return self.retrieve_batch(tenant_id, store_id, batch_id)
 
     def list_batch_files(

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..backends.router import IndexRouter
 from ..catalog import Catalog
 from ..catalog.database import Database, stop_embedded_servers
 from ..container import build_indexes, database_url
 from ..services.store_migration import StoreMigration, StoreMigrationError
 from ..settings import get_settings
+from ..vector_index.base import VectorIndexes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     db = Database(database_url(settings), max_size=2)
     try:
-        indexes = IndexRouter(build_indexes(settings, db), default="pgvector")
+        indexes = VectorIndexes(build_indexes(settings, db), default="pgvector")
         with tqdm(unit="file", desc=f"{args.store_id} -> {args.target}") as bar:
 
             def progress(done: int, total: int) -> None:

@@ -1,9 +1,10 @@
-"""The vector index interface every backend implements (pgvector now, OpenSearch later)."""
+"""The vector index interface every backend implements (pgvector, OpenSearch), and the registry
+that finds the backend holding a store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
 
 from ..models.search import ComparisonFilter, CompoundFilter
 
@@ -76,3 +77,28 @@ class VectorIndex(Protocol):
 
     def text_search(self, store: StoreRef, query: str, k: int, filters: Filter | None) -> list[ChunkHit]:
         """Up to k full-text matches, best first."""
+
+
+class VectorIndexes:
+    """The configured backends by provider id. A store remembers the backend holding it
+    (`StoreRef.provider_id`): callers ask `for_store(store)` and call that backend directly."""
+
+    def __init__(self, backends: Mapping[str, VectorIndex], default: str) -> None:
+        if default not in backends:
+            raise ValueError(f"vector backend '{default}' is not configured (available: {', '.join(backends)})")
+        self._backends = dict(backends)
+        self.default = default
+
+    @property
+    def providers(self) -> tuple[str, ...]:
+        """Configured backends, the default first."""
+        return (self.default, *(name for name in self._backends if name != self.default))
+
+    def backend(self, provider_id: str) -> VectorIndex:
+        return self._backends[provider_id]
+
+    def for_store(self, store: StoreRef) -> VectorIndex:
+        try:
+            return self._backends[store.provider_id]
+        except KeyError:
+            raise RuntimeError(f"store {store.store_id} lives on '{store.provider_id}', which is not configured") from None
