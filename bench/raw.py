@@ -323,11 +323,11 @@ class OpenSearchRaw:
         (helpers.parallel_bulk), then one refresh (what makes them searchable); seconds."""
         from opensearchpy import helpers
 
-        from vector_store_api.vector_index.opensearch.index import OpenSearchIndex
+        from vector_store_api.vector_index.opensearch.cluster import ClusterIndex
 
         settings = self.client.indices.get_settings(index=self.index)[self.index]["settings"]["index"]
         mapping = self.client.indices.get_mapping(index=self.index)[self.index]["mappings"]
-        body = OpenSearchIndex(None, shards=int(settings["number_of_shards"])).index_body(DIMENSION)
+        body = ClusterIndex(None, shards=int(settings["number_of_shards"])).index_body(DIMENSION)
         body["mappings"] = mapping
         scratch = f"bench-raw-{uuid.uuid4().hex[:8]}"
         self.client.indices.create(index=scratch, body=body)

@@ -120,21 +120,28 @@ def build_indexes(settings: Settings, db: Database) -> dict[str, VectorIndex]:
         )
     }
     if settings.opensearch_url:
-        from .vector_index.opensearch.index import OpenSearchIndex, build_client
+        from .vector_index.opensearch.client import build_client
+        from .vector_index.opensearch.cluster import ClusterIndex
+        from .vector_index.opensearch.index import IndexOptions
+        from .vector_index.opensearch.serverless import ServerlessIndex
 
-        indexes["opensearch"] = OpenSearchIndex(
-            build_client(settings),
+        client = build_client(settings)
+        options = IndexOptions(
             engine=settings.opensearch_engine,
             index_prefix=settings.opensearch_index_prefix,
             hnsw_m=settings.hnsw_m,
             hnsw_ef_construction=settings.hnsw_ef_construction,
             hnsw_ef_search=settings.hnsw_ef_search,
-            shards=settings.opensearch_shards,
-            replicas=settings.opensearch_replicas,
             exact_search_max_chunks=settings.exact_search_max_chunks,
-            serverless=settings.opensearch_aws_service == "aoss",
-            visibility_timeout=settings.opensearch_visibility_timeout,
         )
+        if settings.opensearch_aws_service == "aoss":  # SigV4 to Serverless: a vector collection
+            indexes["opensearch"] = ServerlessIndex(
+                client, visibility_timeout=settings.opensearch_visibility_timeout, **options
+            )
+        else:
+            indexes["opensearch"] = ClusterIndex(
+                client, shards=settings.opensearch_shards, replicas=settings.opensearch_replicas, **options
+            )
     return indexes
 
 

@@ -42,12 +42,13 @@ def make_index(provider: str, database, request):
         # A low exact-scan bound so a few thousand rows exercise the approximate path too.
         return PgVectorIndex(database, hnsw_ef_search=40, exact_search_max_chunks=100)
     from vector_store_api.settings import Settings
-    from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, build_client
+    from vector_store_api.vector_index.opensearch.client import build_client
+    from vector_store_api.vector_index.opensearch.cluster import ClusterIndex
 
     url = request.getfixturevalue("opensearch_url")
     engine = getattr(request, "param_engine", "lucene")
     settings = Settings(opensearch_url=url, opensearch_verify_certs=False)
-    return OpenSearchIndex(
+    return ClusterIndex(
         build_client(settings), engine=engine, index_prefix=f"contract-{uuid.uuid4().hex[:8]}", hnsw_ef_search=40
     )
 

@@ -12,7 +12,8 @@ from test_backend_contract import Backend, unit_rows
 
 from vector_store_api.catalog import Catalog
 from vector_store_api.settings import Settings
-from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, build_client
+from vector_store_api.vector_index.opensearch.client import build_client
+from vector_store_api.vector_index.opensearch.cluster import ClusterIndex
 from vector_store_api.vector_index.pgvector.index import PgVectorIndex
 
 
@@ -39,7 +40,7 @@ def test_move_store_command_moves_and_reports(database, pg_url, opensearch_url):
     assert "4/4" in done.stderr  # the progress bar
     moved = catalog.store_config_by_id(store.store_id, 0).ref
     assert moved.provider_id == "opensearch"
-    target = OpenSearchIndex(build_client(Settings(opensearch_url=opensearch_url)), index_prefix=prefix)
+    target = ClusterIndex(build_client(Settings(opensearch_url=opensearch_url)), index_prefix=prefix)
     assert [len(target.file_chunk_texts(moved, f)) for f in files] == [3, 3, 3, 3]
 
     again = run_move(pg_url, opensearch_url, prefix, store.store_id, "opensearch")

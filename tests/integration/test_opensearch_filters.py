@@ -22,7 +22,8 @@ from test_backend_contract import CASES, ROWS
 from vector_store_api.models.search import ComparisonFilter, SearchRequest
 from vector_store_api.settings import Settings
 from vector_store_api.vector_index.base import ChunkToIndex, StoreRef
-from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, build_client
+from vector_store_api.vector_index.opensearch.client import build_client
+from vector_store_api.vector_index.opensearch.cluster import ClusterIndex
 
 DIM = 8
 # The shared operator table, here run one case per test against dense and text search.
@@ -86,18 +87,18 @@ def os_prefix(os_client):
 
 
 @pytest.fixture(scope="module")
-def os_index(os_client, os_prefix) -> OpenSearchIndex:
+def os_index(os_client, os_prefix) -> ClusterIndex:
     engine = os.environ.get("OPENSEARCH_ENGINE", "lucene")
-    return OpenSearchIndex(os_client, engine=engine, index_prefix=os_prefix, hnsw_ef_search=40)
+    return ClusterIndex(os_client, engine=engine, index_prefix=os_prefix, hnsw_ef_search=40)
 
 
-def new_store(index: OpenSearchIndex) -> StoreRef:
+def new_store(index: ClusterIndex) -> StoreRef:
     store = StoreRef(f"tenant_{uuid.uuid4().hex[:8]}", f"vs_{uuid.uuid4().hex}", DIM, "opensearch")
     index.prepare_store(store)
     return store
 
 
-def add_file(index: OpenSearchIndex, store: StoreRef, vectors: np.ndarray, attributes=None, file_id=None) -> str:
+def add_file(index: ClusterIndex, store: StoreRef, vectors: np.ndarray, attributes=None, file_id=None) -> str:
     file_id = file_id or f"file-{uuid.uuid4().hex}"
     chunks = [ChunkToIndex(i, f"chunk {i} of {file_id}", 3) for i in range(len(vectors))]
     assert index.replace_file_chunks(store, file_id, attributes, chunks, vectors)
@@ -114,7 +115,7 @@ def rows_store(os_index) -> StoreRef:
     return store
 
 
-def matching(index: OpenSearchIndex, store: StoreRef, raw: dict, how: str) -> set[str]:
+def matching(index: ClusterIndex, store: StoreRef, raw: dict, how: str) -> set[str]:
     node = parse(raw)
     if how == "dense":
         hits = index.dense_search(store, np.ones(DIM, dtype=np.float32), 50, node)
@@ -173,11 +174,11 @@ def crowded_store(os_index):
 
 
 @pytest.fixture(params=["exact-bound", "knn-only"])
-def searcher(request, os_index) -> OpenSearchIndex:
+def searcher(request, os_index) -> ClusterIndex:
     """The index as configured, and with the exact-scan bound off (the k-NN query answers alone)."""
     if request.param == "exact-bound":
         return os_index
-    return OpenSearchIndex(
+    return ClusterIndex(
         os_index._client,
         engine=os_index.engine,
         index_prefix=os_index._prefix,
@@ -241,7 +242,7 @@ class ShortKnnClient:
 
 def test_short_approximate_results_fall_back_to_an_exact_search(os_index, crowded_store):
     store, rare, rare_vectors, few, _ = crowded_store
-    short = OpenSearchIndex(
+    short = ClusterIndex(
         ShortKnnClient(os_index._client),
         engine=os_index.engine,
         index_prefix=os_index._prefix,
@@ -280,7 +281,7 @@ def test_a_filter_on_a_large_store_is_scored_exactly_in_one_request_up_to_the_bo
     """Exact first (bounded by exact_search_max_chunks), k-NN only when the subset is larger."""
     store, rare, rare_vectors, _, _ = crowded_store
     log = RequestLog(os_index._client)
-    searcher = OpenSearchIndex(
+    searcher = ClusterIndex(
         log, engine=os_index.engine, index_prefix=os_index._prefix, hnsw_ef_search=40, exact_search_max_chunks=1000
     )
     large = replace(store, chunk_estimate=2157)

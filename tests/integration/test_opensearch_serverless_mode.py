@@ -1,5 +1,5 @@
 
-"""OpenSearchIndex(serverless=True), the Amazon OpenSearch Serverless path, against the local OpenSearch.
+"""ServerlessIndex, the Amazon OpenSearch Serverless path, against the local OpenSearch.
 
 - The WHOLE backend contract suite (test_backend_contract.py) runs again here with the serverless
   index as the backend: its test functions are imported into this module, and this module's
@@ -34,8 +34,10 @@ from vector_store_api.catalog import Catalog
 from vector_store_api.models.search import ComparisonFilter
 from vector_store_api.settings import Settings
 from vector_store_api.vector_index.base import ChunkToIndex, StoreRef
-from vector_store_api.vector_index.opensearch import index as index_module
-from vector_store_api.vector_index.opensearch.index import OpenSearchIndex, OpenSearchIndexError, build_client
+from vector_store_api.vector_index.opensearch import serverless as index_module
+from vector_store_api.vector_index.opensearch.client import OpenSearchIndexError, build_client
+from vector_store_api.vector_index.opensearch.cluster import ClusterIndex
+from vector_store_api.vector_index.opensearch.serverless import ServerlessIndex
 
 
 def _load_contract():
@@ -152,14 +154,14 @@ def _problems(method: str, path: str, params: dict[str, Any], body: Any) -> list
 
 
 # --------------------------------------------------------------------------- fixtures
-def serverless_index(request, **kwargs) -> tuple[OpenSearchIndex, Recorder]:
+def serverless_index(request, **kwargs) -> tuple[ServerlessIndex, Recorder]:
     url = request.getfixturevalue("opensearch_url")
     client = build_client(Settings(opensearch_url=url, opensearch_verify_certs=False))
     recorder = Recorder(client)
     kwargs.setdefault("index_prefix", f"serverless-{uuid.uuid4().hex[:8]}")
     kwargs.setdefault("hnsw_ef_search", 40)
     kwargs.setdefault("poll_interval", 0.1)
-    return OpenSearchIndex(client, serverless=True, **kwargs), recorder
+    return ServerlessIndex(client, **kwargs), recorder
 
 
 def assert_serverless_compatible(recorder: Recorder) -> None:
@@ -196,7 +198,7 @@ def raw(opensearch_url):
     return build_client(Settings(opensearch_url=opensearch_url, opensearch_verify_certs=False))
 
 
-def new_store(index: OpenSearchIndex) -> StoreRef:
+def new_store(index: ServerlessIndex) -> StoreRef:
     store = StoreRef(f"tenant_{uuid.uuid4().hex[:8]}", f"vs_{uuid.uuid4().hex}", DIM, "opensearch")
     index.prepare_store(store)
     return store
@@ -206,7 +208,7 @@ def chunks_of(texts: list[str]) -> list[ChunkToIndex]:
     return [ChunkToIndex(i, text, 2) for i, text in enumerate(texts)]
 
 
-def file_docs(raw, index: OpenSearchIndex, store: StoreRef, file_id: str) -> list[dict[str, Any]]:
+def file_docs(raw, index: ServerlessIndex, store: StoreRef, file_id: str) -> list[dict[str, Any]]:
     raw.indices.refresh(index=index.index_name(DIM))
     body = {
         "size": 10_000,
@@ -217,7 +219,7 @@ def file_docs(raw, index: OpenSearchIndex, store: StoreRef, file_id: str) -> lis
     ]
 
 
-def inject(raw, index: OpenSearchIndex, docs: list[dict[str, Any]]) -> None:
+def inject(raw, index: ServerlessIndex, docs: list[dict[str, Any]]) -> None:
     """Index documents behind the index's back (as a concurrent or retried writer would have) and make them visible."""
     lines = "".join(
         json.dumps({"index": {"_index": index.index_name(DIM)}}) + "\n" + json.dumps(doc) + "\n" for doc in docs
@@ -233,8 +235,8 @@ def test_the_contract_suite_is_all_here():
 
 
 def test_index_body_has_only_what_serverless_accepts():
-    serverless = OpenSearchIndex(object(), serverless=True, engine="faiss", shards=3, replicas=2).index_body(DIM)
-    cluster = OpenSearchIndex(object(), engine="faiss", shards=3, replicas=2).index_body(DIM)
+    serverless = ServerlessIndex(object(), engine="faiss").index_body(DIM)
+    cluster = ClusterIndex(object(), engine="faiss", shards=3, replicas=2).index_body(DIM)
     assert serverless["settings"] == {"index": {"knn": True}}
     assert "_routing" not in serverless["mappings"]
     extra = set(serverless["mappings"]["properties"]) - set(cluster["mappings"]["properties"])
@@ -403,8 +405,8 @@ def test_dense_search_is_exact_for_small_subsets_and_widens_short_answers(reques
     ]
     assert knn_k == [120]
 
-    short = OpenSearchIndex(
-        ShortKnnClient(index._client), serverless=True, index_prefix=index._prefix, exact_search_max_chunks=0
+    short = ServerlessIndex(
+        ShortKnnClient(index._client), index_prefix=index._prefix, exact_search_max_chunks=0
     )
     assert [h.text for h in short.dense_search(store, query, 50, rare)] == expected  # widened to k = 120
     unfiltered = short.dense_search(store, query, 30, None)
@@ -418,7 +420,7 @@ def test_the_request_checks_catch_cluster_only_operations(request):
     url = request.getfixturevalue("opensearch_url")
     client = build_client(Settings(opensearch_url=url, opensearch_verify_certs=False))
     recorder = Recorder(client)
-    index = OpenSearchIndex(client, index_prefix=f"cluster-{uuid.uuid4().hex[:8]}", hnsw_ef_search=40)
+    index = ClusterIndex(client, index_prefix=f"cluster-{uuid.uuid4().hex[:8]}", hnsw_ef_search=40)
     store = new_store(index)
     index.replace_file_chunks(store, "f", None, chunks_of(["a", "b"]), unit_rows(np.random.default_rng(17), 2))
     index.update_attributes(store, "f", {"x": 1})

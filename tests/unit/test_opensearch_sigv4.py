@@ -20,8 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from vector_store_api.settings import Settings
-from vector_store_api.vector_index.opensearch.auth import OpenSearchAuthError
-from vector_store_api.vector_index.opensearch.index import build_client
+from vector_store_api.vector_index.opensearch.client import OpenSearchAuthError, build_client
 
 pytest.importorskip("opensearchpy")
 pytest.importorskip("botocore")
@@ -321,7 +320,7 @@ def test_the_connection_pool_holds_a_connection_per_concurrent_thread(server, ca
     full" 1,361 times in one 5k-file ingest)."""
     import threading
 
-    from vector_store_api.vector_index.opensearch.index import default_pool_size
+    from vector_store_api.vector_index.opensearch.client import default_pool_size
 
     settings = Settings(
         opensearch_url=f"{server.url}/basic",

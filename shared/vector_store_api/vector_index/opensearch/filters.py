@@ -13,7 +13,7 @@ won. Instead each chunk carries `attrs: [{key, s|n|b+bn}, ...]` under a `dynamic
     bn   byte      booleans as 0/1, so that ranges order false < true
 
 Each value lands in the field of its JSON type only, which gives the same semantics as the jsonb
-filters of the pgvector backend (see postgres/filters.py):
+filters of the pgvector backend (see ../pgvector/filters.py):
 - `eq`/`ne` compare value AND type ("5" != 5: a string never matches the `n` field).
 - `gt`/`gte`/`lt`/`lte` only match attributes of the value's JSON type.
 - `in`/`nin` test membership, type-aware like `eq`.

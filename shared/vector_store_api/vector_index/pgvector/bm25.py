@@ -60,7 +60,7 @@ def tsquery_any(terms: Sequence[str]) -> str:
 
 
 class Bm25Search:
-    def __init__(self, k1: float = K1, b: float = B):
+    def __init__(self, k1: float = K1, b: float = B) -> None:
         self.k1 = k1
         self.b = b
 

@@ -6,7 +6,7 @@ returns the globally nearest `ef_search` candidates and filters them afterwards,
 a selective filter gets too few hits. A search here always returns min(k, matching chunks):
 - a store (or filtered subset) of at most `exact_search_max_chunks` chunks is scanned exactly;
 - otherwise HNSW is used, with iterative index scans on pgvector >= 0.8, and if it still returns
-  fewer than k rows, the exact scan answers instead.
+  fewer than k rows, the exact scan answers instead (the rule both backends share: planning.py).
 The full-text leg is BM25 (bm25.py).
 """
 
@@ -18,16 +18,21 @@ from typing import Any, Sequence
 
 import numpy as np
 from pgvector import Vector
+from psycopg import Connection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from ...catalog.database import Database
 from ..base import ChunkHit, ChunkToIndex, Filter, StoreRef
+from ..planning import exact_by_estimate
 from .bm25 import Bm25Search
 from .filters import filter_sql
 
 log = logging.getLogger(__name__)
 
 MAX_HNSW_DIMENSION = 2000  # pgvector's limit for `vector` HNSW indexes
+
+Conn = Connection[DictRow]  # the pool's connections return rows as dicts
 
 
 def _parse_version(text: str) -> tuple[int, ...]:
@@ -44,7 +49,7 @@ class PgVectorIndex:
         hnsw_ef_search: int = 100,
         exact_search_max_chunks: int = 20_000,
         bm25: Bm25Search | None = None,
-    ):
+    ) -> None:
         self._db = db
         self._m = hnsw_m
         self._ef_construction = hnsw_ef_construction
@@ -55,6 +60,8 @@ class PgVectorIndex:
         self._lock = threading.Lock()
         with db.connection() as conn:
             row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+        if row is None:  # the schema migration creates it: only a database outside it lacks it
+            raise RuntimeError("the pgvector extension ('vector') is not installed in the database")
         self.pgvector_version = _parse_version(row["extversion"])
         self.iterative_scans = self.pgvector_version >= (0, 8)
         # Session settings of every pooled connection (no per-search SET round trips).
@@ -170,22 +177,23 @@ class PgVectorIndex:
                     return hits
             return self._exact_search(conn, where, params, query, k)
 
-    def _large(self, conn, store: StoreRef, filters: Filter | None, where: str, params: list[Any]) -> bool:
+    def _large(self, conn: Conn, store: StoreRef, filters: Filter | None, where: str, params: list[Any]) -> bool:
         """Whether more than `exact_search_max_chunks` chunks match: from the catalog's estimate for a
         whole store (an error either way only costs time: a short HNSW answer falls back to the exact
         scan), else counted (at most limit + 1 rows)."""
-        if filters is None and store.chunk_estimate is not None:
-            return store.chunk_estimate > self._exact_max
+        exact = exact_by_estimate(store, filters, self._exact_max)
+        if exact is not None:
+            return not exact
         return self._matching_exceeds(conn, where, params, self._exact_max)
 
-    def _matching_exceeds(self, conn, where: str, params: list[Any], limit: int) -> bool:
+    def _matching_exceeds(self, conn: Conn, where: str, params: list[Any], limit: int) -> bool:
         """Whether more than `limit` chunks match (counts at most limit + 1 rows)."""
         row = conn.execute(
             f"SELECT count(*) AS n FROM (SELECT 1 FROM chunks WHERE {where} LIMIT %s) m", [*params, limit + 1]
         ).fetchone()
-        return row["n"] > limit
+        return bool(row is not None and row["n"] > limit)
 
-    def _exact_search(self, conn, where: str, params: list[Any], query: Vector, k: int) -> list[ChunkHit]:
+    def _exact_search(self, conn: Conn, where: str, params: list[Any], query: Vector, k: int) -> list[ChunkHit]:
         # `embedding <=> q` (no cast) cannot use the per-dimension expression index: an exact scan.
         rows = conn.execute(
             f"SELECT id, file_id, text, attributes, embedding <=> %s AS distance FROM chunks WHERE {where}"
@@ -195,7 +203,7 @@ class PgVectorIndex:
         return [self._dense_hit(r) for r in rows]
 
     def _hnsw_search(
-        self, conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
+        self, conn: Conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
     ) -> list[ChunkHit]:
         if k > self._ef_search:  # the session default (set per pooled connection) is HNSW_EF_SEARCH
             with conn.transaction():
@@ -204,7 +212,7 @@ class PgVectorIndex:
         return self._hnsw_query(conn, store, where, params, query, k)
 
     def _hnsw_query(
-        self, conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
+        self, conn: Conn, store: StoreRef, where: str, params: list[Any], query: Vector, k: int
     ) -> list[ChunkHit]:
         dim = store.dimension
         # Iterative scans may return rows slightly out of order: re-sort the k rows exactly.
@@ -219,7 +227,7 @@ class PgVectorIndex:
         return [self._dense_hit(r) for r in rows]
 
     @staticmethod
-    def _dense_hit(row: dict) -> ChunkHit:
+    def _dense_hit(row: DictRow) -> ChunkHit:
         return ChunkHit(
             chunk_id=str(row["id"]),
             file_id=row["file_id"],
