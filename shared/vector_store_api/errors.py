@@ -72,14 +72,22 @@ class ServerError(APIError):
     error_type = "server_error"
 
 
+SHOWN_VALUE_CHARS = 64
+
+
+def shown(value: str) -> str:
+    """A client's value as an error message quotes it: a 10 kB id is not echoed back whole."""
+    return value if len(value) <= SHOWN_VALUE_CHARS else value[:SHOWN_VALUE_CHARS] + "..."
+
+
 def not_found(kind: str, object_id: str, param: str | None = None) -> NotFound:
     """OpenAI's message style: "No vector store found with id 'vs_x'."."""
-    return NotFound(f"No {kind} found with id '{object_id}'.", param=param)
+    return NotFound(f"No {kind} found with id '{shown(object_id)}'.", param=param)
 
 
 def invalid_id(param: str, value: str, prefix: str) -> InvalidRequest:
     return InvalidRequest(
-        f"Invalid '{param}': '{value}'. Expected an ID that begins with '{prefix}'.",
+        f"Invalid '{param}': '{shown(value)}'. Expected an ID that begins with '{prefix}'.",
         param=param,
         code="invalid_value",
     )

@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
-from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited
+from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited, shown
 from ..models.common import Order, PageRequest
 from ..services.principal import Principal
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
@@ -77,7 +77,7 @@ def _project_key_with(role: str) -> Callable[..., Principal]:
             raise _insufficient(f"This API key has the '{caller.role}' role; this operation needs '{role}'.")
         store_id = request.path_params.get("vector_store_id")
         if store_id is not None and not caller.may_use_store(store_id):
-            raise _insufficient(f"This API key is not allowed to use vector store {store_id}.", "vector_store_id")
+            raise _insufficient(f"This API key is not allowed to use vector store {shown(store_id)}.", "vector_store_id")
         return caller
 
     return check
@@ -147,11 +147,38 @@ def store_write_limit(vector_store_id: str, caller: Principal = Depends(writer),
         )
 
 
-def json_body(model: type[M]) -> Callable[..., Any]:
+# The largest JSON body a route reads (README, "Limits"): 1 MiB holds any request but a file batch,
+# whose 2,000 files may each carry 16 attributes of 512 characters.
+MAX_JSON_BYTES = 1024 * 1024
+MAX_BATCH_JSON_BYTES = 32 * 1024 * 1024
+
+
+def _too_large(limit: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"The request body is larger than this endpoint accepts ({limit // 1024 // 1024} MiB).",
+        code="request_too_large",
+    )
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it is known to exceed `limit`: from Content-Length, else while it streams."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise _too_large(limit)
+        parts.append(part)
+    return b"".join(parts)
+
+
+def json_body(model: type[M], max_bytes: int = MAX_JSON_BYTES) -> Callable[..., Any]:
     """A dependency parsing the body as `model`: malformed JSON and bad fields are 400s; empty means {}."""
 
     async def parse(request: Request) -> M:
-        raw = await request.body()
+        raw = await _bounded_body(request, max_bytes)
         if not raw.strip():
             raw = b"{}"
         try:

@@ -20,6 +20,9 @@ INVALID_JSON_MESSAGE = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
     "library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 )
+# pydantic's JSON parser stops at this depth; a body nested deeper is valid JSON we refuse to read.
+MAX_JSON_DEPTH = 200
+TOO_DEEP_MESSAGE = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep; nest it less."
 SERVER_ERROR_MESSAGE = "The server had an error while processing your request. Sorry about that!"
 
 _REQUEST_PARTS = {"body", "query", "path", "form", "header"}
@@ -29,18 +32,28 @@ _CHUNKING_TAGS = {"auto", "static"}
 _FORM_FIELD = re.compile(r"^[A-Za-z_]\w*(\[[A-Za-z_]\w*\])+$")
 
 
-def _param(loc: Iterable[Any]) -> str | None:
-    """A dotted parameter path, without the union tags and validator names pydantic adds."""
+# A union's members appear in an error's location by type name: `filters.value.str`.
+_UNION_FIELDS = {"value", "query"}
+_SCALAR_TAGS = {"str", "bool", "int", "float"}
+
+
+def _param(loc: Iterable[Any], in_request_part: bool) -> str | None:
+    """A dotted parameter path, without the request part FastAPI puts first (`body`, `query`, ...) and
+    the union tags and validator names pydantic adds."""
     parts: list[str] = []
     previous: Any = None
-    for part in loc:
+    for position, part in enumerate(loc):
+        if in_request_part and position == 0 and part in _REQUEST_PARTS:
+            previous = part
+            continue
         if previous in _REQUEST_PARTS and isinstance(part, str) and _FORM_FIELD.match(part):
             part = part.replace("][", ".").replace("[", ".").rstrip("]")  # expires_after[seconds]
         skip = (
-            part in _REQUEST_PARTS
-            or part in _FILTER_TAGS
+            part in _FILTER_TAGS
             or (previous == "chunking_strategy" and part in _CHUNKING_TAGS)
+            or (previous in _UNION_FIELDS and part in _SCALAR_TAGS)
             or "[" in str(part)
+            or str(part).startswith("constrained-")  # a union member's tag, e.g. a length-bounded str
         )
         previous = part
         if skip:
@@ -52,13 +65,24 @@ def _param(loc: Iterable[Any]) -> str | None:
     return "".join(parts) or None
 
 
-def validation_error(errors: list[dict]) -> InvalidRequest:
+def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The error to report. A value that fails every member of a union gets one error per member; the
+    one that is not a plain type mismatch (`too_long`, ...) says what is really wrong."""
+    for error in errors:
+        if not str(error.get("type", "")).endswith("_type"):
+            return error
+    return errors[0]
+
+
+def validation_error(errors: list[dict[str, Any]], in_request_part: bool = True) -> InvalidRequest:
     """Turn pydantic/FastAPI errors into one OpenAI-style 400, naming the first offending parameter."""
-    first = errors[0]
+    first = _most_telling(errors)
     kind = first.get("type", "")
     loc = first.get("loc", ())
-    param = _param(loc)
+    param = _param(loc, in_request_part)
     if kind == "json_invalid":
+        if "recursion limit exceeded" in first.get("msg", ""):
+            return InvalidRequest(TOO_DEEP_MESSAGE, code="json_too_deep")
         return InvalidRequest(INVALID_JSON_MESSAGE, code="invalid_json")
     if kind == "extra_forbidden":
         return InvalidRequest(f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter")
@@ -72,7 +96,7 @@ def validation_error(errors: list[dict]) -> InvalidRequest:
 
 
 def from_validation_error(error: ValidationError) -> InvalidRequest:
-    return validation_error(error.errors(include_url=False))
+    return validation_error(error.errors(include_url=False), in_request_part=False)
 
 
 def error_response(error: APIError) -> JSONResponse:

@@ -23,12 +23,17 @@ MAX_KEY_CHARS = 64
 MAX_VALUE_CHARS = 512
 AUTO_CHUNK_TOKENS = 800
 AUTO_CHUNK_OVERLAP = 400
+# Bounds on free text a request carries (README, "Limits"): a store's name is a label, and 512 is
+# OpenAI's own limit on a description and on a metadata value.
+MAX_NAME_CHARS = 256
+MAX_DESCRIPTION_CHARS = 512
 
 
 class RequestModel(BaseModel):
-    """Request bodies reject unknown fields, as OpenAI's schemas do (additionalProperties: false)."""
+    """Request bodies reject unknown fields, as OpenAI's schemas do (additionalProperties: false), and
+    take every field at its declared JSON type: "10" is not an integer, true is not 1."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ResponseModel(BaseModel):

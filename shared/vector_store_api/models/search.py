@@ -5,7 +5,17 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import Discriminator, Field, StrictBool, StrictFloat, StrictInt, StrictStr, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    Tag,
+    model_validator,
+)
 
 from .common import RequestModel, ResponseModel
 from .vector_stores import FileContent
@@ -14,12 +24,23 @@ Scalar = Union[StrictStr, StrictBool, StrictInt, StrictFloat]
 ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
 LIST_OPERATORS = frozenset({"in", "nin"})
 MAX_NUM_RESULTS = 50
+# Bounds on what one search can make the server do (README, "Limits"). A query is embedded whole
+# and a model reads at most a few hundred tokens of it (8,192 for OpenAI's), so 4,096 characters
+# (about 1,000 tokens) loses nothing; a list of queries is for a few rephrasings, each one a full
+# search. A filter is compiled into one SQL or OpenSearch query: depth and size bound its cost.
+MAX_QUERY_CHARS = 4096
+MAX_QUERIES = 10
+MAX_FILTER_DEPTH = 8
+MAX_FILTER_COMPARISONS = 64
+MAX_FILTER_VALUES = 1000
+
+Query = Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS)]
 
 
 class ComparisonFilter(RequestModel):
     type: ComparisonType
     key: StrictStr = Field(min_length=1, max_length=64)
-    value: Union[Scalar, list[Union[StrictStr, StrictInt, StrictFloat]]]
+    value: Union[Scalar, Annotated[list[Union[StrictStr, StrictInt, StrictFloat]], Field(max_length=MAX_FILTER_VALUES)]]
 
     @model_validator(mode="after")
     def _value_matches_operator(self) -> "ComparisonFilter":
@@ -53,6 +74,27 @@ class CompoundFilter(RequestModel):
 CompoundFilter.model_rebuild()
 
 
+def _filter_shape(node: ComparisonFilter | CompoundFilter, depth: int = 1) -> tuple[int, int]:
+    """(depth, number of comparisons) of a filter tree."""
+    if isinstance(node, ComparisonFilter):
+        return depth, 1
+    shapes = [_filter_shape(child, depth + 1) for child in node.filters]
+    return max(d for d, _ in shapes), sum(n for _, n in shapes)
+
+
+def _bounded(node: ComparisonFilter | CompoundFilter) -> ComparisonFilter | CompoundFilter:
+    depth, comparisons = _filter_shape(node)
+    if depth > MAX_FILTER_DEPTH:
+        raise ValueError(f"filters are nested {depth} levels deep; at most {MAX_FILTER_DEPTH} levels are allowed")
+    if comparisons > MAX_FILTER_COMPARISONS:
+        raise ValueError(f"filters hold {comparisons} comparisons; at most {MAX_FILTER_COMPARISONS} are allowed")
+    return node
+
+
+# What a request takes: the filter grammar within its bounds.
+Filters = Annotated[Filter, AfterValidator(_bounded)]
+
+
 SearchMode = Literal["vector", "keyword", "hybrid"]
 
 
@@ -76,8 +118,8 @@ class RankingOptions(RequestModel):
 
 
 class SearchRequest(RequestModel):
-    query: Union[StrictStr, list[StrictStr]]
-    filters: Filter | None = None
+    query: Union[Query, Annotated[list[Query], Field(max_length=MAX_QUERIES)]]
+    filters: Filters | None = None
     max_num_results: int = Field(default=10, ge=1, le=MAX_NUM_RESULTS)
     ranking_options: RankingOptions | None = None
     rewrite_query: bool = False

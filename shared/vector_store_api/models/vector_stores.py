@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
 from .common import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_NAME_CHARS,
     Attributes,
     ChunkingStrategyParam,
     FileCounts,
@@ -34,8 +36,8 @@ class StoreExpiresAfterObject(ResponseModel):
 
 
 class CreateVectorStoreRequest(RequestModel):
-    name: StrictStr | None = None
-    description: StrictStr | None = Field(default=None, max_length=512)
+    name: StrictStr | None = Field(default=None, max_length=MAX_NAME_CHARS)
+    description: StrictStr | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
     file_ids: list[StrictStr] | None = Field(default=None, max_length=MAX_FILE_IDS_ON_CREATE)
     chunking_strategy: ChunkingStrategyParam | None = None
     expires_after: StoreExpiresAfter | None = None
@@ -47,7 +49,7 @@ class CreateVectorStoreRequest(RequestModel):
 
 
 class UpdateVectorStoreRequest(RequestModel):
-    name: StrictStr | None = None
+    name: StrictStr | None = Field(default=None, max_length=MAX_NAME_CHARS)
     expires_after: StoreExpiresAfter | None = None
     metadata: Metadata | None = None
 

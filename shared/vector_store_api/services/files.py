@@ -7,7 +7,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
-from ..errors import InvalidRequest, PermissionDenied, not_found
+from ..errors import InvalidRequest, PermissionDenied, not_found, shown
 from ..ids import FILE_PREFIX, check_id, new_id, now
 from ..models.common import DeletedObject, Page, PageRequest
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
@@ -131,7 +131,7 @@ class FileService:
             deleted = self._catalog.delete_file(tenant_id, file_id, store_scope)
         except PermissionError as error:
             raise PermissionDenied(
-                f"File {file_id} is attached to vector stores this API key cannot access ({', '.join(error.args[0])});"
+                f"File {shown(file_id)} is attached to vector stores this API key cannot access ({', '.join(error.args[0])});"
                 " it was not deleted.",
                 param="file_id",
                 code="insufficient_permissions",

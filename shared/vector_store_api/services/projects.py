@@ -12,7 +12,7 @@ import secrets
 from typing import Any, Callable
 
 from ..catalog.accounts import Accounts
-from ..errors import InvalidRequest, NotFound, PermissionDenied
+from ..errors import InvalidRequest, NotFound, PermissionDenied, shown
 from ..ids import ADMIN_KEY_PREFIX, KEY_PREFIX, PROJECT_KEY_PREFIX, PROJECT_PREFIX, new_id, now
 from ..models.admin import (
     READ_ONLY_SCOPE,
@@ -61,10 +61,10 @@ class ProjectService:
         """The project, if the caller administers it (an org admin, or an admin key of that project)."""
         require_keys_enabled(principal)
         if not principal.is_org_admin and principal.project_id != project_id:
-            raise NotFound(f"No project found with id '{project_id}'.", param="project_id")
+            raise NotFound(f"No project found with id '{shown(project_id)}'.", param="project_id")
         project = self._accounts.get_project(project_id)
         if project is None:
-            raise NotFound(f"No project found with id '{project_id}'.", param="project_id")
+            raise NotFound(f"No project found with id '{shown(project_id)}'.", param="project_id")
         return project
 
     # ------------------------------------------------------------------ projects
@@ -102,7 +102,7 @@ class ProjectService:
     def create_key(self, principal: Principal, project_id: str, body: CreateProjectApiKeyRequest) -> ProjectApiKey:
         project = self.administered_project(principal, project_id)
         if project["archived_at"] is not None:
-            raise InvalidRequest(f"Project {project_id} is archived.", param="project_id", code="project_archived")
+            raise InvalidRequest(f"Project {shown(project_id)} is archived.", param="project_id", code="project_archived")
         changes = _key_changes(body, body.role)
         self._check_grant(principal, changes.get("vector_store_ids"), changes.get("requests_per_minute"), project)
         value = PROJECT_KEY_PREFIX + secrets.token_urlsafe(32)
@@ -163,7 +163,7 @@ class ProjectService:
     def _key(self, project_id: str | None, key_id: str) -> dict[str, Any]:
         row = self._accounts.get_key(project_id, key_id)
         if row is None:
-            raise NotFound(f"No API key found with id '{key_id}'.", param="key_id")
+            raise NotFound(f"No API key found with id '{shown(key_id)}'.", param="key_id")
         return row
 
     def update_key(
@@ -185,13 +185,13 @@ class ProjectService:
         row = self._accounts.update_key(project_id, key_id, changes) if changes else current
         self._auth.forget_cached()
         if row is None:
-            raise NotFound(f"No API key found with id '{key_id}'.", param="key_id")
+            raise NotFound(f"No API key found with id '{shown(key_id)}'.", param="key_id")
         return _to_project_key(row, project["archived_at"] is None)
 
     def revoke_key(self, principal: Principal, project_id: str, key_id: str) -> DeletedAdminObject:
         self.administered_project(principal, project_id)
         if not self._accounts.revoke_key(project_id, key_id, now()):
-            raise NotFound(f"No API key found with id '{key_id}'.", param="key_id")
+            raise NotFound(f"No API key found with id '{shown(key_id)}'.", param="key_id")
         self._auth.forget_cached()
         return DeletedAdminObject(object="organization.project.api_key.deleted", id=key_id)
 
@@ -230,7 +230,7 @@ class ProjectService:
         if principal is not None:
             require_org_admin(principal)
         if not self._accounts.revoke_key(None, key_id, now()):
-            raise NotFound(f"No admin API key found with id '{key_id}'.", param="key_id")
+            raise NotFound(f"No admin API key found with id '{shown(key_id)}'.", param="key_id")
         self._auth.forget_cached()
         return DeletedAdminObject(object="organization.admin_api_key.deleted", id=key_id)
 
@@ -253,7 +253,7 @@ class ProjectService:
         require_org_admin(principal)
         self.administered_project(principal, project_id)
         if rate_limit_id not in LIMIT_OF_RATE_LIMIT:
-            raise NotFound(f"No rate limit found with id '{rate_limit_id}'.", param="rate_limit_id")
+            raise NotFound(f"No rate limit found with id '{shown(rate_limit_id)}'.", param="rate_limit_id")
         self._accounts.update_limits(project_id, {LIMIT_OF_RATE_LIMIT[rate_limit_id]: body.max_requests_per_1_minute})
         self._auth.forget_cached()
         return next(rl for rl in self.rate_limits(principal, project_id) if rl.id == rate_limit_id)

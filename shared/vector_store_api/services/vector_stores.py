@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 from ..blobstore.base import BlobStore
 from ..catalog.ports import VectorStoreCatalog
 from ..catalog.records import NewAttachment, StoreConfig
-from ..errors import InsufficientQuota, InvalidRequest, NotFound, not_found
+from ..errors import InsufficientQuota, InvalidRequest, NotFound, not_found, shown
 from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX, check_id, new_id, now
 from ..ingest.parsers import extract_text
 from ..models.common import DeletedObject, Page, PageRequest, resolve_chunking
@@ -35,7 +35,7 @@ ResolveEmbedding = Callable[[str | None, int | None], tuple[str, str, int]]
 
 
 def expired_error(store_id: str) -> InvalidRequest:
-    return InvalidRequest(f"Vector store '{store_id}' has expired", param="vector_store_id", code="expired")
+    return InvalidRequest(f"Vector store '{shown(store_id)}' has expired", param="vector_store_id", code="expired")
 
 
 class VectorStoreService:
@@ -215,7 +215,7 @@ class VectorStoreService:
         attachment = self._catalog.get_attachment(tenant_id, store_id, file_id)
         if attachment is None:
             self.store_config(tenant_id, store_id)  # a missing store is reported as such
-            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
+            raise NotFound(f"No file found with id '{shown(file_id)}' in vector store '{shown(store_id)}'.", param="file_id")
         return attachment
 
     def update_file(self, tenant_id: str, store_id: str, file_id: str, attributes: dict | None) -> VectorStoreFile:
@@ -223,7 +223,7 @@ class VectorStoreService:
         self.retrieve_file(tenant_id, store_id, file_id)
         updated = self._catalog.update_attributes(tenant_id, store_id, file_id, attributes)
         if updated is None:
-            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
+            raise NotFound(f"No file found with id '{shown(file_id)}' in vector store '{shown(store_id)}'.", param="file_id")
         self._indexes.for_store(config.ref).update_attributes(config.ref, file_id, attributes)
         return updated
 
@@ -231,7 +231,7 @@ class VectorStoreService:
         config = self.store_config(tenant_id, store_id)
         check_id(file_id, FILE_PREFIX, "file_id")
         if not self._catalog.detach(tenant_id, store_id, file_id):
-            raise NotFound(f"No file found with id '{file_id}' in vector store '{store_id}'.", param="file_id")
+            raise NotFound(f"No file found with id '{shown(file_id)}' in vector store '{shown(store_id)}'.", param="file_id")
         self._indexes.for_store(config.ref).delete_file_chunks(config.ref, file_id)
         return DeletedObject(id=file_id, object="vector_store.file.deleted", deleted=True)
 
@@ -270,7 +270,7 @@ class VectorStoreService:
         if batch is None:
             self.store_config(tenant_id, store_id)
             raise NotFound(
-                f"No file batch found with id '{batch_id}' in vector store '{store_id}'.", param="batch_id"
+                f"No file batch found with id '{shown(batch_id)}' in vector store '{shown(store_id)}'.", param="batch_id"
             )
         return batch
 

@@ -9,7 +9,17 @@ from ...models.vector_stores import (
     CreateVectorStoreFileRequest,
     UpdateVectorStoreFileRequest,
 )
-from ..deps import NewestFirstPage, ServicesDep, TenantDep, json_body, rate_limit, reader, store_write_limit, writer
+from ..deps import (
+    MAX_BATCH_JSON_BYTES,
+    NewestFirstPage,
+    ServicesDep,
+    TenantDep,
+    json_body,
+    rate_limit,
+    reader,
+    store_write_limit,
+    writer,
+)
 from ..responses import respond, respond_page
 
 router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}", tags=["vector_store_files"], dependencies=[Depends(reader), Depends(rate_limit)])
@@ -71,7 +81,7 @@ def vector_store_file_content(*, vector_store_id: str, file_id: str, tenant: Ten
 def create_file_batch(
     *,
     vector_store_id: str,
-    body: CreateFileBatchRequest = Depends(json_body(CreateFileBatchRequest)),
+    body: CreateFileBatchRequest = Depends(json_body(CreateFileBatchRequest, MAX_BATCH_JSON_BYTES)),
     tenant: TenantDep,
     svc: ServicesDep,
 ):
