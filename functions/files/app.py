@@ -1,4 +1,4 @@
-"""Files API: /v1/files (and /health)."""
+"""Files API: /v1/files (and /health, /ready)."""
 
 import gc
 

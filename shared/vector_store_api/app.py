@@ -122,5 +122,15 @@ def create_app(
             return JSONResponse({"status": "starting"}, status_code=503)
         return {"status": "ok"}
 
+    @app.get("/ready", include_in_schema=False)
+    def readiness() -> JSONResponse:
+        """Readiness for load balancers and Kubernetes: 503 while a dependency is unreachable, naming it."""
+        if not ready():
+            return JSONResponse({"status": "starting"}, status_code=503)
+        checks = services().readiness()
+        up = all(checks.values())
+        body = {"status": "ok" if up else "unavailable", "checks": {k: "ok" if v else "unavailable" for k, v in checks.items()}}
+        return JSONResponse(body, status_code=200 if up else 503, headers=None if up else {"retry-after": "1"})
+
     app.add_middleware(RequestMiddleware)
     return app

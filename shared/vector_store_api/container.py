@@ -19,6 +19,7 @@ from .limits.base import BucketStore
 from .limits.postgres_store import PostgresBucketStore
 from .limits.rate_limiter import RateLimiter
 from .queue.base import IngestJob, IngestQueue
+from .resilience import CircuitBreaker
 from .services.auth import Authenticator
 from .services.files import FileService
 from .services.ingest import IngestPipeline
@@ -59,10 +60,19 @@ class Services:
     projects: ProjectService
     usage: UsageRecorder
     usage_reports: UsageService
+    default_embedder: Callable[[], Embedder]
 
     @property
     def poll_after_ms(self) -> int:
         return self.settings.poll_after_ms
+
+    def readiness(self) -> dict[str, bool]:
+        """What serving needs, each True while reachable: the catalog, every vector backend, and the
+        default embeddings endpoint (unavailable while its last call found it down)."""
+        checks = {"database": self.db.ping()}
+        checks.update({f"vector_backend:{name}": up for name, up in self.indexes.ping_all().items()})
+        checks["embeddings"] = self.default_embedder().available
+        return checks
 
     def resume_unfinished(self) -> int:
         """Re-queue attachments left in progress (e.g. by a crash); the pipeline is idempotent."""
@@ -125,7 +135,7 @@ def build_indexes(settings: Settings, db: Database) -> dict[str, VectorIndex]:
         from .vector_index.opensearch.index import IndexOptions
         from .vector_index.opensearch.serverless import ServerlessIndex
 
-        client = build_client(settings)
+        client = build_client(settings, CircuitBreaker("OpenSearch", settings.outage_cooldown_seconds))
         options = IndexOptions(
             engine=settings.opensearch_engine,
             index_prefix=settings.opensearch_index_prefix,
@@ -162,7 +172,15 @@ def build_services(
     resolve = embedding_resolver(settings)
     resolve(None, None)
 
-    db = Database(database_url(settings), settings.db_pool_min_size, settings.db_pool_max_size)
+    db = Database(
+        database_url(settings),
+        settings.db_pool_min_size,
+        settings.db_pool_max_size,
+        checkout_timeout=settings.db_checkout_timeout,
+        connect_timeout=settings.db_connect_timeout,
+        probe_timeout=settings.outage_probe_timeout,
+        breaker=CircuitBreaker("the database", settings.outage_cooldown_seconds),
+    )
     catalog = Catalog(db)
     indexes = VectorIndexes(build_indexes(settings, db), default=settings.vector_backend)
     blobs = blobs or LocalBlobStore(settings.data_dir / "files")
@@ -197,4 +215,5 @@ def build_services(
     return Services(
         settings, db, catalog, indexes, blobs, queue, pipeline, files, stores, search, limiter,
         auth, projects, usage, UsageService(usage.store, usage),
+        lambda: embedder_for(*resolve(None, None)),
     )

@@ -80,6 +80,29 @@ def shown(value: str) -> str:
     return value if len(value) <= SHOWN_VALUE_CHARS else value[:SHOWN_VALUE_CHARS] + "..."
 
 
+class ServiceUnavailable(APIError):
+    """503 while a dependency is down; `Retry-After` says when to try again (the SDK honours it)."""
+
+    status_code = 503
+    error_type = "server_error"
+
+    def __init__(self, message: str, retry_after_seconds: float):
+        super().__init__(
+            message, code="service_unavailable", headers={"retry-after": str(max(1, round(retry_after_seconds)))}
+        )
+
+
+class DependencyDown(Exception):
+    """A dependency (`database`, `opensearch`, `embeddings`) cannot be reached. Adapters raise it; the
+    API answers 503 (ServiceUnavailable), the ingest worker retries the job later."""
+
+    def __init__(self, dependency: str, retry_after_seconds: float, reason: str = "cannot be reached"):
+        super().__init__(f"{dependency} {reason}")
+        self.dependency = dependency
+        self.retry_after_seconds = retry_after_seconds
+        self.reason = reason
+
+
 def not_found(kind: str, object_id: str, param: str | None = None) -> NotFound:
     """OpenAI's message style: "No vector store found with id 'vs_x'."."""
     return NotFound(f"No {kind} found with id '{shown(object_id)}'.", param=param)

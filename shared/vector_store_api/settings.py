@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
+    # Outages (README, "Reliability"): a pool busy under load is waited on for DB_CHECKOUT_TIMEOUT;
+    # a database, OpenSearch or embeddings endpoint found unreachable is probed for at most
+    # OUTAGE_PROBE_TIMEOUT, then refused at once (503, Retry-After) for OUTAGE_COOLDOWN_SECONDS.
+    db_checkout_timeout: float = Field(10.0, gt=0)
+    db_connect_timeout: float = Field(2.0, gt=0)
+    outage_probe_timeout: float = Field(1.0, gt=0)
+    outage_cooldown_seconds: float = Field(1.0, gt=0)
     # HNSW build/search parameters (pgvector defaults are m=16, ef_construction=64, ef_search=40).
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import APIError, InvalidRequest, NotFound
+from ..errors import APIError, DependencyDown, InvalidRequest, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(_: Request, error: APIError) -> JSONResponse:
         return error_response(error)
+
+    @app.exception_handler(DependencyDown)
+    async def _dependency_down(_: Request, error: DependencyDown) -> JSONResponse:
+        return error_response(
+            ServiceUnavailable(
+                f"The service is temporarily unavailable ({error}). "
+                "Please retry your request shortly.",
+                error.retry_after_seconds,
+            )
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 from pgvector.psycopg import register_vector
-from psycopg import Connection
+from psycopg import Connection, OperationalError
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..errors import DependencyDown
+from ..resilience import CircuitBreaker
 from .schema import migrate
 
 log = logging.getLogger(__name__)
@@ -106,13 +110,30 @@ class LifoConnectionPool(ConnectionPool):
 
 
 class Database:
-    """Owns the pool; the schema is migrated once when the pool opens."""
+    """Owns the pool; the schema is migrated once when the pool opens.
 
-    def __init__(self, url: str, min_size: int = 1, max_size: int = 10):
+    While PostgreSQL is unreachable, `connection()` raises `DependencyDown` within about
+    `probe_timeout` seconds (then at once, while the circuit is open) instead of waiting out
+    `checkout_timeout`, which is meant for a pool busy under load."""
+
+    def __init__(
+        self,
+        url: str,
+        min_size: int = 1,
+        max_size: int = 10,
+        *,
+        checkout_timeout: float = 10.0,
+        connect_timeout: float = 2.0,
+        probe_timeout: float = 1.0,
+        breaker: CircuitBreaker | None = None,
+    ):
         self._url = url
         self._session: dict[str, str] = {}
+        self._checkout_timeout = checkout_timeout
+        self._probe_timeout = probe_timeout
+        self.breaker = breaker or CircuitBreaker("the database")
         # Migrate before the pool's connections register the `vector` type (it needs the extension).
-        with Connection.connect(url, autocommit=True) as conn:
+        with Connection.connect(url, autocommit=True, connect_timeout=_whole_seconds(connect_timeout)) as conn:
             migrate(conn)
         self.pool = LifoConnectionPool(
             url,
@@ -121,13 +142,13 @@ class Database:
             configure=self._configure,
             # Autocommit: a single statement is one round trip (no BEGIN/COMMIT around it); every
             # multi-statement write runs in an explicit `conn.transaction()`.
-            kwargs={"row_factory": dict_row, "autocommit": True},
+            kwargs={"row_factory": dict_row, "autocommit": True, "connect_timeout": _whole_seconds(connect_timeout)},
             open=True,
             name="vector-store-api",
         )
         self.pool.wait(timeout=30)
 
-    def _configure(self, conn: Connection) -> None:
+    def _configure(self, conn: Connection[Any]) -> None:
         register_vector(conn)
         for name, value in self._session.items():
             conn.execute("SELECT set_config(%s, %s, false)", (name, value))
@@ -138,8 +159,48 @@ class Database:
         self._session.update(settings)
         self.pool.drain()
 
-    def connection(self):
-        return self.pool.connection()
+    def _suspect(self) -> bool:
+        """Down last time, or the pool holds no connection at all (it cannot make one): wait briefly."""
+        return self.breaker.tripped or self.pool.get_stats().get("pool_size", 0) == 0
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection[Any]]:
+        self.breaker.check()
+        timeout = self._probe_timeout if self._suspect() else self._checkout_timeout
+        try:
+            conn_cm = self.pool.connection(timeout=timeout)
+            conn = conn_cm.__enter__()
+        except PoolTimeout as error:
+            if self._suspect():
+                raise self.breaker.failed() from error
+            raise DependencyDown("the database", 1.0, "is busy: every connection is in use") from error
+        try:
+            yield conn
+        except OperationalError as error:
+            # A lost connection (server down or restarted), not a query error such as a deadlock.
+            broken = conn.broken or conn.closed
+            conn_cm.__exit__(type(error), error, error.__traceback__)
+            if broken:
+                raise self.breaker.failed() from error
+            raise
+        except BaseException as error:
+            conn_cm.__exit__(type(error), error, error.__traceback__)
+            raise
+        conn_cm.__exit__(None, None, None)
+        self.breaker.succeeded()
+
+    def ping(self) -> bool:
+        """One round trip, for readiness: False while PostgreSQL cannot be reached."""
+        try:
+            with self.connection() as conn:
+                conn.execute("SELECT 1")
+        except DependencyDown:
+            return False
+        return True
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _whole_seconds(seconds: float) -> int:
+    return max(1, round(seconds))  # libpq's connect_timeout is whole seconds, at least 2 in effect

@@ -14,6 +14,11 @@ class Embedder(Protocol):
     model: str
     dimension: int
 
+    @property
+    def available(self) -> bool:
+        """False while the provider's last call found it unreachable (readiness reports it)."""
+        ...
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return an array of shape (len(texts), dimension), each row unit length."""
         ...

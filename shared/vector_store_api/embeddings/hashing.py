@@ -51,6 +51,8 @@ class HashEmbedder:
         self.dimension = dimension
         self.model = model
 
+    available = True  # in-process: nothing to reach
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         n, dim = len(texts), self.dimension
         summed = np.zeros((n, dim), dtype=np.float64)

@@ -116,6 +116,8 @@ class LocalEmbedder:
 
     # -- embedding -----------------------------------------------------------
 
+    available = True  # in-process: nothing to reach
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
+from ..resilience import CircuitBreaker
+
 if TYPE_CHECKING:  # the SDK loads on the first request
     from openai import OpenAI
 
@@ -24,6 +26,13 @@ MAX_INPUTS_PER_REQUEST = 2048  # API limit on the number of inputs
 # downloads its tables), so budget characters instead: a token is almost always at
 # least one character, hence 250k characters keeps a request under ~250k tokens.
 MAX_CHARS_PER_REQUEST = 250_000
+
+
+def _is_outage(error: BaseException) -> bool:
+    """The endpoint cannot be reached or keeps failing (the SDK has already retried it)."""
+    from openai import APIConnectionError, InternalServerError
+
+    return isinstance(error, (APIConnectionError, InternalServerError))
 
 
 def supports_dimensions(model: str) -> bool:
@@ -62,6 +71,7 @@ class OpenAIEmbedder:
         self._base_url = base_url
         self._client: OpenAI | None = None
         self._lock = threading.Lock()
+        self._breaker = CircuitBreaker("the embeddings endpoint")
 
     def _get_client(self) -> OpenAI:
         if self._client is None:
@@ -82,6 +92,10 @@ class OpenAIEmbedder:
         # Explicit values, so the SDK does not fall back to reading the environment itself.
         return OpenAI(api_key=api_key, base_url=self._base_url or OPENAI_DEFAULT_BASE_URL)
 
+    @property
+    def available(self) -> bool:
+        return not self._breaker.tripped
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # The API rejects empty input strings.
@@ -96,7 +110,8 @@ class OpenAIEmbedder:
         kwargs: dict[str, Any] = {"input": batch, "model": self.model, "encoding_format": "float"}
         if self._dimensions_param is not None:
             kwargs["dimensions"] = self._dimensions_param
-        response = self._get_client().embeddings.create(**kwargs)
+        with self._breaker.guard(_is_outage):
+            response = self._get_client().embeddings.create(**kwargs)
         items = sorted(response.data, key=lambda item: item.index)
         if len(items) != len(batch):
             raise RuntimeError(f"embeddings endpoint returned {len(items)} vectors for {len(batch)} inputs")

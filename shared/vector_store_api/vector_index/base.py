@@ -46,6 +46,10 @@ class StoreRef:
 
 
 class VectorIndex(Protocol):
+    def ping(self) -> bool:
+        """One cheap round trip, for readiness: False while the backend cannot be reached."""
+        ...
+
     def prepare_store(self, store: StoreRef) -> None:
         """Create whatever the store needs (e.g. an index for its dimension). Idempotent."""
 
@@ -93,6 +97,9 @@ class VectorIndexes:
     def providers(self) -> tuple[str, ...]:
         """Configured backends, the default first."""
         return (self.default, *(name for name in self._backends if name != self.default))
+
+    def ping_all(self) -> dict[str, bool]:
+        return {name: backend.ping() for name, backend in self._backends.items()}
 
     def backend(self, provider_id: str) -> VectorIndex:
         return self._backends[provider_id]

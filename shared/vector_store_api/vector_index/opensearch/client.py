@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from urllib.parse import unquote, urlsplit
 
+from ...resilience import CircuitBreaker
+
 if TYPE_CHECKING:
     from ...settings import Settings
 
@@ -43,7 +45,23 @@ def default_pool_size(ingest_workers: int) -> int:
     return REQUEST_THREADS + ingest_workers
 
 
-def build_client(settings: Settings) -> Any:
+def guarded_transport(breaker: CircuitBreaker) -> Any:
+    """opensearch-py's Transport with every request behind `breaker`: while the cluster cannot be
+    reached, requests fail at once with DependencyDown instead of each retrying its own timeouts."""
+    from opensearchpy import ConnectionError, ConnectionTimeout, Transport
+
+    def is_outage(error: BaseException) -> bool:
+        return isinstance(error, (ConnectionError, ConnectionTimeout))
+
+    class GuardedTransport(Transport):
+        def perform_request(self, *args: Any, **kwargs: Any) -> Any:
+            with breaker.guard(is_outage):
+                return super().perform_request(*args, **kwargs)
+
+    return GuardedTransport
+
+
+def build_client(settings: Settings, breaker: CircuitBreaker | None = None) -> Any:
     """An `opensearchpy.OpenSearch` client for settings.opensearch_url and its auth mode."""
     from opensearchpy import OpenSearch, Urllib3HttpConnection
 
@@ -68,6 +86,7 @@ def build_client(settings: Settings) -> Any:
         "retry_on_timeout": True,
         "retry_on_status": (429, 502, 503, 504),
         "connection_class": Urllib3HttpConnection,
+        "transport_class": guarded_transport(breaker or CircuitBreaker("OpenSearch")),
         # One pooled connection per thread that may talk to the node at once (urllib3 keeps 1 by
         # default and discards the rest after use: a new TCP connection per request under load).
         "pool_maxsize": settings.opensearch_pool_size or default_pool_size(settings.ingest_workers),

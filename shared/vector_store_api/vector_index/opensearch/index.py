@@ -80,6 +80,13 @@ class OpenSearchIndex(ABC):
         self._ready: set[str] = set()
         self._lock = threading.Lock()
 
+    def ping(self) -> bool:
+        try:  # an index existence check: Serverless collections do not answer `GET /`
+            self._client.indices.exists(index=f"{self._prefix}-*", params={"request_timeout": 2})
+        except Exception:  # unreachable, refused, or the circuit is open
+            return False
+        return True
+
     # --------------------------------------------------------------- layout
     def index_name(self, dimension: int) -> str:
         return index_name(self._prefix, self.engine, dimension)

@@ -70,6 +70,9 @@ class PgVectorIndex:
             settings["hnsw.iterative_scan"] = "relaxed_order"
         db.set_session(settings)
 
+    def ping(self) -> bool:
+        return self._db.ping()
+
     # -------------------------------------------------------------- writing
     def prepare_store(self, store: StoreRef) -> None:
         dim = store.dimension
