@@ -63,8 +63,6 @@ class CircuitBreaker:
         self.check()
         try:
             yield
-        except DependencyDown:
-            raise
         except Exception as error:
             if is_outage(error):
                 raise self.failed() from error

@@ -167,26 +167,19 @@ class Database:
     def connection(self) -> Iterator[Connection[Any]]:
         self.breaker.check()
         timeout = self._probe_timeout if self._suspect() else self._checkout_timeout
+        conn: Connection[Any] | None = None
         try:
-            conn_cm = self.pool.connection(timeout=timeout)
-            conn = conn_cm.__enter__()
+            with self.pool.connection(timeout=timeout) as conn:
+                yield conn
         except PoolTimeout as error:
             if self._suspect():
                 raise self.breaker.failed() from error
             raise DependencyDown("the database", 1.0, "is busy: every connection is in use") from error
-        try:
-            yield conn
         except OperationalError as error:
             # A lost connection (server down or restarted), not a query error such as a deadlock.
-            broken = conn.broken or conn.closed
-            conn_cm.__exit__(type(error), error, error.__traceback__)
-            if broken:
+            if conn is not None and (conn.broken or conn.closed):
                 raise self.breaker.failed() from error
             raise
-        except BaseException as error:
-            conn_cm.__exit__(type(error), error, error.__traceback__)
-            raise
-        conn_cm.__exit__(None, None, None)
         self.breaker.succeeded()
 
     def ping(self) -> bool:
