@@ -75,11 +75,25 @@ class Services:
         return checks
 
     def resume_unfinished(self) -> int:
-        """Re-queue attachments left in progress (e.g. by a crash); the pipeline is idempotent."""
-        jobs = [IngestJob(*row) for row in self.catalog.in_progress_attachments()]
-        if jobs:
-            self.queue.enqueue(jobs)
-        return len(jobs)
+        """At start-up of the local server (one per database): re-queue every in-progress attachment.
+        This process's queue was lost, and any lease left is a dead process's."""
+        current = now()
+        return self._resume(current + int(self.settings.ingest_lease_seconds) + 1, current + 1)
+
+    def resume_stuck(self) -> int:
+        """The stuck-ingest sweep: re-queue in-progress attachments whose job died (its lease ran
+        out) or that no job picked up within INGEST_UNCLAIMED_SECONDS (a lost message). The pipeline
+        is idempotent and skips a file a live job holds, so a duplicate is harmless; a file whose job
+        died too often is failed by the pipeline when it runs."""
+        current = now()
+        return self._resume(current, current - int(self.settings.ingest_unclaimed_seconds))
+
+    def _resume(self, leases_before: int, unclaimed_before: int) -> int:
+        reserve_until = now() + int(self.settings.ingest_unclaimed_seconds)
+        rows = self.catalog.resume_stuck(leases_before, unclaimed_before, reserve_until)
+        if rows:
+            self.queue.enqueue([IngestJob(*row) for row in rows])
+        return len(rows)
 
     def sweep_expired(self) -> tuple[int, int]:
         if isinstance(self.limiter.store, PostgresBucketStore):
@@ -201,11 +215,16 @@ def build_services(
         limits_for,
         usage,
         max_file_tokens=settings.max_file_tokens,
+        lease_seconds=settings.ingest_lease_seconds,
+        retry_seconds=settings.ingest_retry_seconds,
+        max_resumes=settings.ingest_max_resumes,
     )
     if queue_factory is None:
         from .queue.in_process import InProcessQueue
 
-        queue: IngestQueue = InProcessQueue(pipeline.process, workers=settings.ingest_workers)
+        queue: IngestQueue = InProcessQueue(
+            pipeline.process, workers=settings.ingest_workers, backoff_max_seconds=settings.ingest_backoff_max_seconds
+        )
     else:
         queue = queue_factory(pipeline)
     files = FileService(catalog, blobs, indexes, settings.max_file_bytes, limits_for, usage)

@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     max_file_tokens: int = 5_000_000
     poll_after_ms: int = 500
     expiry_sweep_seconds: float = 60.0
+    # A job failing on a transient error (a dependency down) is retried with backoff (doubling up to
+    # INGEST_BACKOFF_MAX_SECONDS) for INGEST_RETRY_SECONDS since its first attempt; then the file
+    # fails (`server_error`, naming what was down).
+    ingest_retry_seconds: float = Field(900.0, gt=0)
+    ingest_backoff_max_seconds: float = Field(30.0, gt=0)
+    # A running job renews its lease every third of INGEST_LEASE_SECONDS; a lease that runs out means
+    # the job died. The stuck-ingest sweep (every INGEST_SWEEP_SECONDS locally; the maintenance
+    # function on AWS) re-enqueues such files, and files no job picked up within
+    # INGEST_UNCLAIMED_SECONDS (a lost message); a file whose job died INGEST_MAX_RESUMES times fails.
+    ingest_lease_seconds: float = Field(60.0, ge=3)
+    ingest_unclaimed_seconds: float = Field(900.0, gt=0)
+    ingest_max_resumes: int = Field(3, ge=0)
+    ingest_sweep_seconds: float = Field(30.0, gt=0)
 
 
 @lru_cache(maxsize=1)

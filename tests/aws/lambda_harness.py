@@ -213,9 +213,14 @@ def sqs_record(
     receive_count: int | None = None,
     event_source_arn: str | None = None,
     message_attributes: dict | None = None,
+    first_received_at: float | None = None,
 ) -> dict:
-    """The first record of events/<template> with a new body (and message id, receive count...)."""
+    """The first record of events/<template> with a new body (and message id, receive count...),
+    first received now unless `first_received_at` (the template's timestamp is years old, which
+    would put every retry past the retry window)."""
     record = copy.deepcopy(load_event(template)["Records"][0])
+    first = time.time() if first_received_at is None else first_received_at
+    record["attributes"]["ApproximateFirstReceiveTimestamp"] = str(int(first * 1000))
     if isinstance(body, dict):
         body = json.dumps(body)
     record["body"] = body

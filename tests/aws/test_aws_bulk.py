@@ -169,6 +169,36 @@ def test_bulk_ingest_killed_by_a_timeout_is_retried_once_its_invocation_is_over(
     assert len(_batches(aws, store_id)) == 1 and len(aws.receive_all()) == 3
 
 
+def test_bulk_ingest_failing_half_way_is_retried_without_creating_any_file_twice(aws, monkeypatch):
+    from vector_store_api.aws.s3_blobstore import S3BlobStore
+
+    _source(aws)
+    store_id = aws.create_store()
+    record = sqs_record("sqs_bulk_ingest.json", _bulk_body(aws, store_id), message_id="bulk-half-way")
+    copy_from = S3BlobStore.copy_from
+    copies: list[str] = []
+
+    def copy_then_fail(self, blob_key, bucket, key):  # S3 throttles the second copy
+        copies.append(key)
+        if len(copies) == 2:
+            raise ConnectionError("S3 is throttling")
+        return copy_from(self, blob_key, bucket, key)
+
+    with monkeypatch.context() as flaky:
+        flaky.setattr(S3BlobStore, "copy_from", copy_then_fail)
+        with pytest.raises(BatchProcessingError):
+            aws.run_worker(record)
+    assert len(_files(aws)) == 1  # the first object's File, made before the failure
+
+    retry = sqs_record("sqs_bulk_ingest.json", record["body"], message_id=record["messageId"], receive_count=2)
+    assert aws.run_worker(retry) == {"batchItemFailures": []}
+    files = _files(aws)
+    assert sorted(f["filename"] for f in files) == sorted(DOCS)  # one File per object, not one more
+    assert aws.s3.list_objects_v2(Bucket=BUCKET, Prefix="files/").get("KeyCount", 0) == len(DOCS)
+    assert aws.drain_ingest_queue()[0] == len(DOCS)
+    assert all(aws.store_file(store_id, f["id"])["status"] == "completed" for f in files)
+
+
 def test_bulk_ingest_of_a_missing_key_is_dead_lettered_before_creating_anything(aws):
     _source(aws)
     store_id = aws.create_store()

@@ -32,7 +32,7 @@ def test_schedule_deletes_expired_files_with_their_objects_and_empties_expired_s
 
     result = invoke("maintenance", load_event("schedule.json"))
 
-    assert result == {"expired_files": 1, "expired_stores": 1}
+    assert result == {"expired_files": 1, "expired_stores": 1, "resumed_ingests": 0}
     assert not _exists(aws, f"files/{aws.tenant}/{doomed}")  # its S3 object is gone
     assert _exists(aws, f"files/{aws.tenant}/{keep}")
     assert aws.api("files", "GET", "/v1/files/{file_id}", file_id=doomed).status == 404
@@ -45,4 +45,29 @@ def test_schedule_deletes_expired_files_with_their_objects_and_empties_expired_s
     assert aws.chunk_count(old_store, keep) == 0
 
     # Nothing left to do on the next tick.
-    assert invoke("maintenance", load_event("schedule.json")) == {"expired_files": 0, "expired_stores": 0}
+    assert invoke("maintenance", load_event("schedule.json")) == {
+        "expired_files": 0,
+        "expired_stores": 0,
+        "resumed_ingests": 0,
+    }
+
+
+def test_schedule_re_enqueues_an_ingest_whose_worker_died_and_it_completes(aws):
+    store_id = aws.create_store()
+    file_id = aws.upload("orphan.txt", b"the worker that took this file was killed")
+    aws.attach(store_id, file_id)
+    # A worker took the message and died mid-job (Lambda timeout, crash): the message is gone
+    # (deleted by a retry policy, or its delivery count spent) and the lease it held ran out.
+    aws.receive_all()
+    aws.sql(
+        "UPDATE vector_store_files SET lease_token = 'dead-invocation', lease_expires_at = %s WHERE file_id = %s",
+        int(time.time()) - 1,
+        file_id,
+    )
+    assert aws.store_file(store_id, file_id)["status"] == "in_progress"
+
+    assert invoke("maintenance", load_event("schedule.json"))["resumed_ingests"] == 1
+    assert aws.drain_ingest_queue() == (1, {"batchItemFailures": []})
+    assert aws.store_file(store_id, file_id)["status"] == "completed"
+    assert aws.chunk_count(store_id, file_id) >= 1
+    assert invoke("maintenance", load_event("schedule.json"))["resumed_ingests"] == 0

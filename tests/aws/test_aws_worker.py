@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -155,6 +156,27 @@ def test_a_transient_failure_fails_only_its_record_until_the_last_delivery_settl
     counts = aws.store(store_id)["file_counts"]
     assert (counts["completed"], counts["failed"], counts["in_progress"]) == (2, 1, 0)
     assert _dead_letters(aws) == []  # a transient failure is not a poison message
+
+
+def test_a_redelivery_past_the_retry_window_settles_the_file_before_the_last_delivery(aws):
+    from vector_store_api.settings import Settings
+
+    store_id, [broken] = _attached(aws, 1)
+    [message] = aws.receive_all()
+    aws.s3.delete_object(Bucket=BUCKET, Key=f"files/{aws.tenant}/{broken}")
+    window = Settings().ingest_retry_seconds
+    body, message_id = message["Body"], message["MessageId"]
+
+    recent = sqs_record("sqs_ingest.json", body, message_id=message_id, receive_count=2, first_received_at=time.time() - 60)
+    with pytest.raises(BatchProcessingError):  # inside the window: SQS will deliver it again
+        aws.run_worker(recent)
+    assert aws.store_file(store_id, broken)["status"] == "in_progress"
+
+    late = sqs_record(
+        "sqs_ingest.json", body, message_id=message_id, receive_count=3, first_received_at=time.time() - window - 1
+    )
+    assert aws.run_worker(late) == {"batchItemFailures": []}
+    assert aws.store_file(store_id, broken)["status"] == "failed"
 
 
 def test_dlq_consumer_settles_files_still_in_progress(aws):

@@ -1,5 +1,6 @@
-"""End to end: a database outage answers fast and honestly (503 + Retry-After, /ready 503), and the
-server recovers by itself when the database returns (README, "Reliability")."""
+"""End to end: a database outage answers fast and honestly (503 + Retry-After, /ready 503), the
+server recovers by itself when the database returns, and files caught by an outage are retried
+until they settle (README, "Reliability")."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import httpx
 import openai
 import pytest
 from tests.support.sdk import make_client
-from tests.support.servers import ServerProcess
+from tests.support.servers import ServerProcess, free_port
 
 from vector_store_api.catalog.database import EMBEDDED_POSTGRES_MAJOR
 
@@ -57,7 +58,12 @@ def postgres(tmp_path_factory) -> Iterator[StoppablePostgres]:
 
 @pytest.fixture(scope="module")
 def outage_server(postgres, tmp_path_factory) -> Iterator[ServerProcess]:
-    env = {"EMBEDDING_PROVIDER": "hash", "DATABASE_URL": postgres.url, "API_KEY_CACHE_SECONDS": "0"}
+    env = {
+        "EMBEDDING_PROVIDER": "hash",
+        "DATABASE_URL": postgres.url,
+        "API_KEY_CACHE_SECONDS": "0",
+        "INGEST_BACKOFF_MAX_SECONDS": "1",  # retry soon after the database returns
+    }
     with ServerProcess(tmp_path_factory.mktemp("outage-data"), **env).start() as proc:
         yield proc
 
@@ -112,3 +118,57 @@ def test_database_outage_is_a_fast_503_and_recovers_without_restart(outage_serve
     print(f"ready again {time.monotonic() - returned:.2f} s after the database returned")
     assert client.vector_stores.retrieve(store.id).name == "before"
     assert client.vector_stores.create(name="after").name == "after"
+
+
+OUTAGE_SECONDS = 20  # well past the old budget of 3 attempts (about 2 s with the circuit breaker)
+
+
+def test_files_caught_by_a_database_outage_all_complete_after_it(outage_server, postgres):
+    client = make_client(outage_server.base_url)
+    store = client.vector_stores.create(name="ingest through an outage")
+    text = " ".join(f"river{i} delta{i % 97} sediment" for i in range(20_000))  # ~60k tokens: slow enough
+    files = [client.files.create(file=(f"doc{i}.txt", text.encode()), purpose="assistants") for i in range(12)]
+    batch = client.vector_stores.file_batches.create(store.id, file_ids=[f.id for f in files])
+    caught = client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id).file_counts.in_progress
+    assert caught >= 6, "most files should still be in progress when the outage starts"
+    postgres.stop()
+    try:
+        time.sleep(OUTAGE_SECONDS)
+    finally:
+        postgres.start()
+    returned = time.monotonic()
+    while True:
+        try:
+            settled = client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store.id)
+        except openai.InternalServerError:  # the circuit's cooldown
+            settled = None
+        if settled is not None and settled.status != "in_progress":
+            break
+        assert time.monotonic() < returned + 60, "files still in progress 60 s after the database returned"
+        time.sleep(0.2)
+    print(f"{caught} files caught; batch settled {time.monotonic() - returned:.2f} s after the database returned")
+    assert settled.status == "completed"
+    assert (settled.file_counts.completed, settled.file_counts.failed) == (12, 0), settled.file_counts
+    assert all(f.status == "completed" for f in client.vector_stores.files.list(store.id, limit=100))
+
+
+def test_an_embeddings_endpoint_down_longer_than_the_retry_window_fails_the_file_saying_so(tmp_path):
+    env = {
+        "EMBEDDING_PROVIDER": "openai",
+        "EMBEDDING_MODEL": "text-embedding-3-small",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # nothing listens there
+        "INGEST_RETRY_SECONDS": "3",
+        "INGEST_BACKOFF_MAX_SECONDS": "0.5",
+    }
+    with ServerProcess(tmp_path, **env).start() as server:
+        client = make_client(server.base_url)
+        store = client.vector_stores.create(name="no embeddings")
+        started = time.monotonic()
+        file = client.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=("a.txt", b"text that cannot be embedded now"), poll_interval_ms=200
+        )
+        print(f"failed after {time.monotonic() - started:.1f} s")
+    assert file.status == "failed"
+    assert file.last_error.code == "server_error"
+    assert "the embeddings endpoint cannot be reached" in file.last_error.message, file.last_error

@@ -5,6 +5,7 @@ index exactly in step with the catalog."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import pytest
@@ -160,10 +161,12 @@ def test_unexpected_error_is_retried_then_settles_as_server_error(services, queu
     job = IngestJob(tenant, store.id, file.id)
 
     with pytest.raises(FileNotFoundError):  # a transient error: the queue will try again
-        services.pipeline.process(job, final_attempt=False)
+        services.pipeline.process(job, token="delivery-1", final_attempt=False)
     assert services.stores.retrieve_file(tenant, store.id, file.id).status == "in_progress"
+    # Meanwhile the first job still holds the file: a second job (a duplicate message) leaves it alone.
+    assert services.pipeline.process(job, token="duplicate").status == "skipped"
 
-    assert services.pipeline.process(job, final_attempt=True).status == "failed"
+    assert services.pipeline.process(job, token="delivery-1", final_attempt=True).status == "failed"
     failed = services.stores.retrieve_file(tenant, store.id, file.id)
     assert failed.status == "failed"
     assert (failed.last_error.code, failed.last_error.message) == ("server_error", INTERNAL_ERROR_MESSAGE)
@@ -326,3 +329,132 @@ def test_attributes_updated_while_processing_reach_the_chunks(services, tenant):
 
     assert hits(1) == []
     assert [(h.file_id, h.attributes) for h in hits(2)] == [(file.id, {"rev": 2})]
+
+
+# ------------------------------------------------------------------------------ leases, retries, the stuck-ingest sweep
+
+
+def lease_of(database, store_id: str, file_id: str) -> dict:
+    rows = sql_execute(
+        database,
+        "SELECT status, lease_token, lease_expires_at, resumes FROM vector_store_files"
+        " WHERE vector_store_id = %s AND file_id = %s",
+        (store_id, file_id),
+    )
+    return rows[0]
+
+
+def expire_lease(database, store_id: str, file_id: str) -> None:
+    """What the clock does to the lease of a job that died: no renewal, so it runs out."""
+    sql_execute(
+        database,
+        "UPDATE vector_store_files SET lease_expires_at = 0 WHERE vector_store_id = %s AND file_id = %s",
+        (store_id, file_id),
+    )
+
+
+def failing_pipeline(services: Services, failures: list[Exception], **options) -> IngestPipeline:
+    """A pipeline whose embedder step raises the given errors, one per attempt, then works."""
+
+    def hook() -> None:
+        if failures:
+            raise failures.pop(0)
+
+    return pipeline_with(services, hook=hook, **options)
+
+
+def test_a_dependency_down_longer_than_the_retry_window_fails_the_file_naming_it(services, tenant):
+    from vector_store_api.errors import DependencyDown
+
+    pipeline = failing_pipeline(services, [DependencyDown("the embeddings endpoint", 1.0)] * 2, retry_seconds=60)
+    store = new_store(services, tenant)
+    file = upload(services, tenant, "later.txt", "embedded once the endpoint is back")
+    attach(services, tenant, store.id, file.id)
+    job = IngestJob(tenant, store.id, file.id)
+
+    started = time.time()
+    with pytest.raises(DependencyDown):  # within the window: re-raised for the queue to retry
+        pipeline.process(job, token="t", first_attempt_at=started, final_attempt=False)
+    assert services.stores.retrieve_file(tenant, store.id, file.id).status == "in_progress"
+    # 61 s after the first attempt the window is over: the file fails, saying what was down.
+    assert pipeline.process(job, token="t", first_attempt_at=started - 61, final_attempt=False).status == "failed"
+    failed = services.stores.retrieve_file(tenant, store.id, file.id)
+    assert failed.last_error.code == "server_error"
+    assert "the embeddings endpoint cannot be reached" in failed.last_error.message
+    assert "retried for 61 s" in failed.last_error.message
+
+
+def test_the_in_process_queue_retries_through_an_outage_until_the_file_completes(services, tenant):
+    from vector_store_api.errors import DependencyDown
+
+    # More failures than the old fixed 3 attempts: only the retry window bounds them now.
+    pipeline = failing_pipeline(services, [DependencyDown("the database", 0.01)] * 6)
+    workers = InProcessQueue(pipeline.process, workers=1, backoff_seconds=0.01, backoff_max_seconds=0.05)
+    try:
+        store = new_store(services, tenant)
+        file = upload(services, tenant, "outage.txt", "a file attached just before an outage")
+        attach(services, tenant, store.id, file.id)
+        workers.enqueue([IngestJob(tenant, store.id, file.id)])
+        assert workers.join(timeout=30)
+    finally:
+        workers.close()
+    assert services.stores.retrieve_file(tenant, store.id, file.id).status == "completed"
+
+
+def test_the_sweep_resumes_files_whose_job_died_or_was_lost_and_leaves_live_ones(services, queue, tenant, database):
+    store = new_store(services, tenant)
+    died, lost, live = (upload(services, tenant, f"{name}.txt", f"the {name} file") for name in ("died", "lost", "live"))
+    for file in (died, lost, live):
+        attach(services, tenant, store.id, file.id)
+    queue.jobs.clear()  # the attach messages: `lost` never reaches a worker; the others are claimed below
+    for file in (died, live):
+        services.catalog.claim_ingest_target(tenant, store.id, file.id, int(time.time()), f"job-{file.id}", int(time.time()) + 60)
+    expire_lease(database, store.id, died.id)  # its worker was killed: nobody renews the lease
+    sql_execute(  # attached before the unclaimed threshold
+        database, "UPDATE vector_store_files SET created_at = created_at - 100000 WHERE file_id = %s", (lost.id,)
+    )
+
+    assert services.resume_stuck() == 2
+    assert sorted(job.file_id for job in queue.jobs) == sorted([died.id, lost.id])
+    assert lease_of(database, store.id, died.id)["resumes"] == 1  # a death is counted
+    assert lease_of(database, store.id, lost.id)["resumes"] == 0  # a lost message is not
+    assert services.resume_stuck() == 0  # reserved for the jobs just queued: the next sweep waits
+
+    assert [r.status for r in queue.run(tenant)] == ["completed", "completed"]
+    assert services.stores.retrieve_file(tenant, store.id, live.id).status == "in_progress"  # its job is alive
+
+
+def test_a_file_whose_job_keeps_dying_fails_instead_of_looping(services, queue, tenant, database):
+    store = new_store(services, tenant)
+    file = upload(services, tenant, "poison.txt", "this file kills its worker, say")
+    attach(services, tenant, store.id, file.id)
+    queue.jobs.clear()
+    max_resumes = services.settings.ingest_max_resumes
+    for death in range(max_resumes + 1):
+        services.catalog.claim_ingest_target(tenant, store.id, file.id, int(time.time()), f"job-{death}", int(time.time()) + 60)
+        expire_lease(database, store.id, file.id)
+        assert services.resume_stuck() == 1
+        queue.jobs.clear()
+    assert lease_of(database, store.id, file.id)["resumes"] == max_resumes + 1
+
+    assert services.pipeline.process(IngestJob(tenant, store.id, file.id)).status == "failed"
+    failed = services.stores.retrieve_file(tenant, store.id, file.id)
+    assert failed.last_error.code == "server_error"
+    assert f"stopped unexpectedly {max_resumes + 1} times" in failed.last_error.message
+    assert chunk_rows(database, store.id, file.id) == 0
+
+
+def test_a_running_job_renews_its_lease(services, tenant, database):
+    seen: list[int] = []
+    store = new_store(services, tenant)
+    file = upload(services, tenant, "slow.txt", "a job slower than its lease")
+
+    def slow() -> None:  # the job works for 2.5 s with a 3 s lease renewed every second
+        first = lease_of(database, store.id, file.id)["lease_expires_at"]
+        time.sleep(2.5)
+        seen.extend([first, lease_of(database, store.id, file.id)["lease_expires_at"]])
+
+    pipeline = pipeline_with(services, hook=slow, lease_seconds=3)
+    attach(services, tenant, store.id, file.id)
+    assert pipeline.process(IngestJob(tenant, store.id, file.id)).status == "completed"
+    assert seen[1] >= seen[0] + 2, seen

@@ -1,8 +1,9 @@
 """The SQS ingest worker: per-file ingestion and bulk ingest, with partial batch failures.
 
-- `ingest_file`: runs the same pipeline as local mode. Transient errors fail only that record (it is
-  retried by SQS); on the queue's last delivery (ApproximateReceiveCount == maxReceiveCount) the
-  file is settled `failed` with `last_error` instead, so nothing loops forever.
+- `ingest_file`: runs the same pipeline as local mode. Transient errors fail only that record (SQS
+  redelivers it after the visibility timeout); on the queue's last delivery (ApproximateReceiveCount
+  == maxReceiveCount), or once the message was first received INGEST_RETRY_SECONDS ago, the file is
+  settled `failed` with `last_error` instead, so nothing loops forever.
 - `bulk_ingest`: copies the S3 objects into the files bucket as Files, creates file batches for
   them (visible to the API and SDK polling) and fans out one `ingest_file` message per file.
   Guarded by Powertools idempotency (when IDEMPOTENCY_TABLE is set), so a redelivery does no work twice.
@@ -72,7 +73,13 @@ def record_handler(record: SQSRecord) -> None:
     try:
         message = parse_message(record.body)
         if isinstance(message, IngestFileMessage):
-            ingest_file(message, final_attempt=_is_last_delivery(record))
+            first_received = record.attributes.approximate_first_receive_timestamp
+            ingest_file(
+                message,
+                token=record.message_id,  # a redelivery of the message takes its own lease back
+                first_attempt_at=int(first_received) / 1000 if first_received else None,
+                final_attempt=_is_last_delivery(record),
+            )
         else:
             bulk_ingest(message, message.idempotency_key or record.message_id)
     except PermanentFailure as failure:
@@ -84,9 +91,13 @@ def _is_last_delivery(record: SQSRecord) -> bool:
     return received >= services().settings.ingest_max_receive_count
 
 
-def ingest_file(message: IngestFileMessage, *, final_attempt: bool) -> None:
+def ingest_file(
+    message: IngestFileMessage, *, token: str, first_attempt_at: float | None, final_attempt: bool
+) -> None:
     job = IngestJob(message.tenant_id, message.vector_store_id, message.file_id)
-    result = services().pipeline.process(job, final_attempt=final_attempt)
+    result = services().pipeline.process(
+        job, token=token, first_attempt_at=first_attempt_at, final_attempt=final_attempt
+    )
     metrics.add_metric(name=f"Files{result.status.capitalize()}", unit=MetricUnit.Count, value=1)
     if result.chunks:
         metrics.add_metric(name="ChunksIndexed", unit=MetricUnit.Count, value=result.chunks)
@@ -148,6 +159,8 @@ def _run_bulk(payload: dict[str, Any]) -> dict[str, Any]:
                         key.rsplit("/", 1)[-1],
                         message.purpose,
                         _copy_object(blobs, message.source.bucket, key),
+                        # A retry after a half-way failure finds the Files it already made.
+                        source=f"bulk:{payload['idempotency_key']}:s3://{message.source.bucket}/{key}",
                     ).id
                 )
             except APIError as error:  # e.g. over MAX_FILE_BYTES: retrying cannot help; the rest goes on

@@ -179,18 +179,28 @@ class AttachmentCatalog:
             ).fetchall()
         return [r["file_id"] for r in rows]
 
-    def get_ingest_target(self, tenant_id: str, store_id: str, file_id: str, now: int) -> Attachment | None:
-        with self._db.connection() as conn:
+    def claim_ingest_target(
+        self, tenant_id: str, store_id: str, file_id: str, now: int, token: str, lease_until: int
+    ) -> Attachment | None:
+        """Take the attachment's ingest lease for the job `token` and return what the job needs.
+        None when there is nothing to do: settled, detached, or leased by another live job."""
+        with self._db.connection() as conn, conn.transaction():
+            claimed = conn.execute(
+                "UPDATE vector_store_files SET lease_token = %s, lease_expires_at = %s"
+                " WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s AND status = 'in_progress'"
+                " AND (lease_token IS NULL OR lease_token = %s OR lease_expires_at < %s)",
+                (token, lease_until, tenant_id, store_id, file_id, token, now),
+            ).rowcount
+            if not claimed:
+                return None
             row = conn.execute(
-                "SELECT f.status, f.attributes, f.chunk_size, f.chunk_overlap, fi.filename, fi.blob_key, s.*"
+                "SELECT f.status, f.attributes, f.chunk_size, f.chunk_overlap, f.resumes, fi.filename, fi.blob_key, s.*"
                 " FROM vector_store_files f"
                 " JOIN files fi ON fi.id = f.file_id"
                 " JOIN vector_stores s ON s.id = f.vector_store_id"
-                " WHERE f.tenant_id = %s AND f.vector_store_id = %s AND f.file_id = %s",
-                (tenant_id, store_id, file_id),
+                " WHERE f.vector_store_id = %s AND f.file_id = %s",
+                (store_id, file_id),
             ).fetchone()
-        if row is None:
-            return None
         return Attachment(
             tenant_id=tenant_id,
             store=to_store_config(row, now),
@@ -201,7 +211,17 @@ class AttachmentCatalog:
             attributes=row["attributes"],
             chunk_size=row["chunk_size"],
             chunk_overlap=row["chunk_overlap"],
+            resumes=row["resumes"],
         )
+
+    def renew_lease(self, tenant_id: str, store_id: str, file_id: str, token: str, lease_until: int) -> bool:
+        with self._db.connection() as conn:
+            return conn.execute(
+                "UPDATE vector_store_files SET lease_expires_at = %s"
+                " WHERE tenant_id = %s AND vector_store_id = %s AND file_id = %s"
+                " AND status = 'in_progress' AND lease_token = %s",
+                (lease_until, tenant_id, store_id, file_id, token),
+            ).rowcount == 1
 
     def current_attributes(self, tenant_id: str, store_id: str, file_id: str) -> tuple[bool, dict[str, Any] | None]:
         with self._db.connection() as conn:
@@ -278,10 +298,23 @@ class AttachmentCatalog:
             )
             return cur.rowcount == 1
 
-    def in_progress_attachments(self) -> list[tuple[str, str, str]]:
+    def resume_stuck(
+        self, leases_before: int, unclaimed_before: int, reserve_until: int, limit: int = 10_000
+    ) -> list[tuple[str, str, str]]:
+        """In-progress attachments no live job holds, to be re-enqueued: a lease that ran out before
+        `leases_before` (its job died: counted in `resumes`), or never claimed, attached before
+        `unclaimed_before` (its message was lost). Each is reserved until `reserve_until`, so the next
+        sweep leaves it to the job it is re-enqueued for. Safe to run from many processes at once
+        (locked rows are skipped)."""
         with self._db.connection() as conn:
             rows = conn.execute(
-                "SELECT tenant_id, vector_store_id, file_id FROM vector_store_files"
-                " WHERE status = 'in_progress' ORDER BY seq"
+                "UPDATE vector_store_files f SET resumes = f.resumes + (f.lease_token IS NOT NULL)::int,"
+                " lease_token = NULL, lease_expires_at = %s"
+                " FROM (SELECT vector_store_id, file_id FROM vector_store_files WHERE status = 'in_progress'"
+                "       AND (lease_expires_at < %s OR (lease_expires_at IS NULL AND created_at < %s))"
+                "       ORDER BY seq LIMIT %s FOR UPDATE SKIP LOCKED) AS stuck"
+                " WHERE f.vector_store_id = stuck.vector_store_id AND f.file_id = stuck.file_id"
+                " RETURNING f.tenant_id, f.vector_store_id, f.file_id, f.seq",
+                (reserve_until, leases_before, unclaimed_before, limit),
             ).fetchall()
-        return [(r["tenant_id"], r["vector_store_id"], r["file_id"]) for r in rows]
+        return [(r["tenant_id"], r["vector_store_id"], r["file_id"]) for r in sorted(rows, key=lambda r: r["seq"])]

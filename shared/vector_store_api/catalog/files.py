@@ -17,9 +17,16 @@ class FileCatalog:
     _db: Database
 
     def insert_file(
-        self, tenant_id: str, file: FileObject, blob_key: str, max_files: int = 0, max_bytes: int = 0
-    ) -> None:
-        """Insert a File, within the project's file-count and byte quotas (0: unlimited)."""
+        self,
+        tenant_id: str,
+        file: FileObject,
+        blob_key: str,
+        max_files: int = 0,
+        max_bytes: int = 0,
+        source: str | None = None,
+    ) -> bool:
+        """Insert a File, within the project's file-count and byte quotas (0: unlimited). False when
+        the project already has a File from `source` (nothing inserted)."""
         with self._db.connection() as conn, conn.transaction():
             if max_files or max_bytes:
                 lock_quotas(conn, tenant_id)
@@ -38,11 +45,21 @@ class FileCatalog:
                         f"Storage quota exceeded: the project stores {used['bytes']} of its {max_bytes} bytes and"
                         f" this file has {file.bytes}. Delete files, or ask an admin to raise max_bytes."
                     )
-            conn.execute(
-                "INSERT INTO files (id, tenant_id, created_at, bytes, filename, purpose, expires_at, blob_key)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (file.id, tenant_id, file.created_at, file.bytes, file.filename, file.purpose, file.expires_at, blob_key),
-            )
+            inserted = conn.execute(
+                "INSERT INTO files (id, tenant_id, created_at, bytes, filename, purpose, expires_at, blob_key, source)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (tenant_id, source) WHERE source IS NOT NULL DO NOTHING",
+                (
+                    file.id, tenant_id, file.created_at, file.bytes, file.filename, file.purpose, file.expires_at,
+                    blob_key, source,
+                ),
+            ).rowcount
+        return inserted == 1
+
+    def file_from_source(self, tenant_id: str, source: str) -> FileObject | None:
+        with self._db.connection() as conn:
+            row = conn.execute("SELECT * FROM files WHERE tenant_id = %s AND source = %s", (tenant_id, source)).fetchone()
+        return to_file(row) if row else None
 
     def get_file(self, tenant_id: str, file_id: str, now: int) -> StoredFile | None:
         with self._db.connection() as conn:

@@ -21,8 +21,16 @@ class FileRecords(Protocol):
     """Files: the `/v1/files` objects."""
 
     def insert_file(
-        self, tenant_id: str, file: FileObject, blob_key: str, max_files: int = 0, max_bytes: int = 0
-    ) -> None: ...
+        self,
+        tenant_id: str,
+        file: FileObject,
+        blob_key: str,
+        max_files: int = 0,
+        max_bytes: int = 0,
+        source: str | None = None,
+    ) -> bool: ...
+
+    def file_from_source(self, tenant_id: str, source: str) -> FileObject | None: ...
 
     def get_file(self, tenant_id: str, file_id: str, now: int) -> StoredFile | None: ...
 
@@ -108,7 +116,11 @@ class AttachmentRecords(Protocol):
 
     def detach_all(self, tenant_id: str, store_id: str) -> list[str]: ...
 
-    def get_ingest_target(self, tenant_id: str, store_id: str, file_id: str, now: int) -> Attachment | None: ...
+    def claim_ingest_target(
+        self, tenant_id: str, store_id: str, file_id: str, now: int, token: str, lease_until: int
+    ) -> Attachment | None: ...
+
+    def renew_lease(self, tenant_id: str, store_id: str, file_id: str, token: str, lease_until: int) -> bool: ...
 
     def current_attributes(self, tenant_id: str, store_id: str, file_id: str) -> tuple[bool, dict[str, Any] | None]: ...
 
@@ -134,7 +146,9 @@ class AttachmentRecords(Protocol):
         last_error: LastError | None,
     ) -> bool: ...
 
-    def in_progress_attachments(self) -> list[tuple[str, str, str]]: ...
+    def resume_stuck(
+        self, leases_before: int, unclaimed_before: int, reserve_until: int, limit: int = 10_000
+    ) -> list[tuple[str, str, str]]: ...
 
 
 class BatchRecords(Protocol):

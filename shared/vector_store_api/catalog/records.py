@@ -63,6 +63,7 @@ class Attachment:
     attributes: dict[str, Any] | None
     chunk_size: int
     chunk_overlap: int
+    resumes: int = 0  # times a job on it died without settling it (see resume_stuck)
 
 
 @dataclass(frozen=True)

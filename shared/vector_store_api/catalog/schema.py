@@ -258,6 +258,19 @@ MIGRATIONS: list[str] = [
     INSERT INTO lexical_terms (vector_store_id, term, df)
     SELECT c.vector_store_id, w.lexeme, count(*) FROM chunks c, unnest(c.tsv) w GROUP BY 1, 2;
     """,
+    # 7: ingest leases. A running job holds its attachment's lease (its token, until when) and renews
+    # it while it works, so "no live job" is exact across processes and Lambdas: the stuck-ingest
+    # sweep re-enqueues an in-progress attachment whose lease ran out, or that no job ever picked up.
+    # A lease without a token is a reservation for a queued job that any job may take.
+    """
+    ALTER TABLE vector_store_files
+        ADD COLUMN lease_token text,
+        ADD COLUMN lease_expires_at bigint,
+        ADD COLUMN resumes integer NOT NULL DEFAULT 0;
+    -- Where a File came from when a retried import must find it again (bulk ingest: per S3 object).
+    ALTER TABLE files ADD COLUMN source text;
+    CREATE UNIQUE INDEX files_by_source ON files (tenant_id, source) WHERE source IS NOT NULL;
+    """,
 ]
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger("vector_store_api")
 
 
 class LocalRuntime:
-    """Builds the services at start-up, resumes unfinished ingestion and sweeps expired objects."""
+    """Builds the services at start-up, resumes unfinished ingestion, sweeps expired objects and stuck ingests."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -48,6 +48,7 @@ class LocalRuntime:
         if resumed:
             log.info("resumed %d unfinished ingest jobs", resumed)
         self._every(self.settings.expiry_sweep_seconds, "expiry-sweeper", lambda: self.get().sweep_expired())
+        self._every(self.settings.ingest_sweep_seconds, "stuck-ingest-sweeper", lambda: self.get().resume_stuck())
         self._every(self.settings.usage_flush_seconds, "usage-flusher", lambda: self.get().usage.flush())
 
     def _every(self, seconds: float, name: str, work: Callable[[], object]) -> None:

@@ -61,8 +61,13 @@ class FileService:
         purpose: str,
         write: Callable[[str], int],
         expires_after_seconds: int | None = None,
+        source: str | None = None,
     ) -> FileObject:
-        """Create a File whose bytes `write(blob_key)` stores (returning their size)."""
+        """Create a File whose bytes `write(blob_key)` stores (returning their size). With `source`
+        (an import's identity for the object, e.g. bulk ingest's), a File already created from it is
+        returned instead, so a retried import creates each File once."""
+        if source is not None and (existing := self._catalog.file_from_source(tenant_id, source)) is not None:
+            return existing
         if not filename.strip():
             raise InvalidRequest("The uploaded file must have a filename.", param="file")
         if "\x00" in filename:
@@ -86,10 +91,18 @@ class FileService:
             )
             limits = self._limits_for(tenant_id)
             with quota_checked("file"):
-                self._catalog.insert_file(tenant_id, file, blob_key, limits.quotas.max_files, limits.quotas.max_bytes)
+                inserted = self._catalog.insert_file(
+                    tenant_id, file, blob_key, limits.quotas.max_files, limits.quotas.max_bytes, source
+                )
         except BaseException:
             self._blobs.delete(blob_key)  # nothing half-written
             raise
+        if not inserted:  # a concurrent run of the same import got there first
+            self._blobs.delete(blob_key)
+            winner = self._catalog.file_from_source(tenant_id, source) if source else None
+            if winner is None:
+                raise RuntimeError(f"file from {source} neither inserted nor found")
+            return winner
         self._usage.uploaded(tenant_id, size)
         return file
 

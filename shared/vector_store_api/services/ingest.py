@@ -1,15 +1,21 @@
 """The ingest pipeline: parse -> chunk -> embed -> index -> settle the attachment.
 
 Idempotent: re-running a job replaces the file's chunks, so a redelivered or resumed job never
-duplicates anything. A job always settles its attachment (`completed` or `failed` with
-`last_error`) unless the error is transient and another attempt will follow.
+duplicates anything. A job holds its attachment's lease while it runs (so no two jobs work on one
+file, and the stuck-ingest sweep can tell a dead job from a live one), and always settles the
+attachment (`completed` or `failed` with `last_error`) unless the error is transient and another
+attempt will follow.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -17,7 +23,7 @@ from ..blobstore.base import BlobStore
 from ..catalog.ports import AttachmentRecords
 from ..catalog.records import Attachment
 from ..embeddings.base import Embedder
-from ..errors import IngestError, InvalidFile
+from ..errors import DependencyDown, IngestError, InvalidFile
 from ..ids import now
 from ..ingest.chunking import TextTooLong, chunk_text
 from ..ingest.parsers import extract_text
@@ -54,6 +60,9 @@ class IngestPipeline:
         usage: UsageRecorder,
         *,
         max_file_tokens: int = 5_000_000,
+        lease_seconds: float = 60.0,
+        retry_seconds: float = 900.0,
+        max_resumes: int = 3,
     ):
         self._limits_for = limits_for
         self._usage = usage
@@ -62,22 +71,73 @@ class IngestPipeline:
         self._blobs = blobs
         self._embedder_for = embedder_for
         self._max_file_tokens = max_file_tokens
+        self._lease_seconds = lease_seconds
+        self._retry_seconds = retry_seconds
+        self._max_resumes = max_resumes
 
-    def process(self, job: IngestJob, *, final_attempt: bool = True) -> IngestResult:
-        """Run one job. Transient errors are re-raised unless this is the final attempt."""
-        target = self._catalog.get_ingest_target(job.tenant_id, job.vector_store_id, job.file_id, now())
-        if target is None or target.status != "in_progress":
+    def process(
+        self,
+        job: IngestJob,
+        *,
+        token: str | None = None,
+        first_attempt_at: float | None = None,
+        final_attempt: bool = True,
+    ) -> IngestResult:
+        """Run one attempt of a job. `token` names the job across its attempts (it holds the lease);
+        `first_attempt_at` is when its first attempt started. A transient error is re-raised for the
+        caller to retry, unless this is the final attempt or the job has been retried for
+        `retry_seconds`: then the file fails with `server_error`."""
+        token = token or uuid.uuid4().hex
+        started = time.time()
+        target = self._catalog.claim_ingest_target(
+            job.tenant_id, job.vector_store_id, job.file_id, now(), token, self._lease_until()
+        )
+        if target is None:  # settled, detached, or another live job holds it
             return IngestResult("skipped")
         store = target.store.ref
+        if target.resumes > self._max_resumes:
+            message = f"Processing stopped unexpectedly {target.resumes} times before the file was finished."
+            return self._fail(target, store, LastError(code="server_error", message=message))
         try:
-            return self._ingest(target, store)
+            with self._lease_renewed(job, token):
+                return self._ingest(target, store)
         except IngestError as error:
             return self._fail(target, store, LastError(code=error.code, message=error.message))
-        except Exception:
-            if not final_attempt:
+        except Exception as error:
+            retried_for = started - (first_attempt_at if first_attempt_at is not None else started)
+            if not final_attempt and retried_for < self._retry_seconds:
                 raise
             log.exception("ingest failed", extra={"vector_store_id": job.vector_store_id, "file_id": job.file_id})
-            return self._fail(target, store, LastError(code="server_error", message=INTERNAL_ERROR_MESSAGE))
+            message = INTERNAL_ERROR_MESSAGE
+            if isinstance(error, DependencyDown):
+                message = f"The file could not be processed: {error} (retried for {retried_for:.0f} s)."
+            return self._fail(target, store, LastError(code="server_error", message=message))
+
+    def _lease_until(self) -> int:
+        return int(time.time() + self._lease_seconds)
+
+    @contextmanager
+    def _lease_renewed(self, job: IngestJob, token: str) -> Iterator[None]:
+        """Renew the job's lease every third of its length while the job works. A renewal that fails
+        (the database briefly down) is retried at the next beat; the lease outlives two misses."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self._lease_seconds / 3):
+                try:
+                    self._catalog.renew_lease(
+                        job.tenant_id, job.vector_store_id, job.file_id, token, self._lease_until()
+                    )
+                except Exception:
+                    log.debug("lease renewal failed", exc_info=True)
+
+        renewer = threading.Thread(target=beat, name=f"lease-{job.file_id}", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
 
     def _ingest(self, target: Attachment, store: StoreRef) -> IngestResult:
         data = self._blobs.get(target.blob_key)
