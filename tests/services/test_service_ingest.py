@@ -458,3 +458,29 @@ def test_a_running_job_renews_its_lease(services, tenant, database):
     attach(services, tenant, store.id, file.id)
     assert pipeline.process(IngestJob(tenant, store.id, file.id)).status == "completed"
     assert seen[1] >= seen[0] + 2, seen
+
+
+def test_a_job_waiting_for_its_retry_does_not_hold_a_worker(services, tenant):
+    from vector_store_api.errors import DependencyDown
+
+    store = new_store(services, tenant)
+    stuck = upload(services, tenant, "stuck.txt", "its dependency stays down for the whole test")
+    fine = upload(services, tenant, "fine.txt", "an ordinary file queued behind it")
+
+    def embedder_down_for_stuck(job, **attempt):
+        if job.file_id == stuck.id:
+            raise DependencyDown("the embeddings endpoint", 1.0)
+        return services.pipeline.process(job, **attempt)
+
+    workers = InProcessQueue(embedder_down_for_stuck, workers=1, backoff_seconds=5, backoff_max_seconds=5)
+    try:
+        attach(services, tenant, store.id, stuck.id)
+        attach(services, tenant, store.id, fine.id)
+        workers.enqueue([IngestJob(tenant, store.id, stuck.id), IngestJob(tenant, store.id, fine.id)])
+        deadline = time.monotonic() + 4  # before the stuck file's first retry is due
+        while services.stores.retrieve_file(tenant, store.id, fine.id).status != "completed":
+            assert time.monotonic() < deadline, "the only worker is held by a job waiting to retry"
+            time.sleep(0.05)
+        assert services.stores.retrieve_file(tenant, store.id, stuck.id).status == "in_progress"
+    finally:
+        workers.close()
