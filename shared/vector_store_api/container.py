@@ -15,6 +15,7 @@ from .catalog.database import Database, start_embedded_server, stop_embedded_ser
 from .embeddings.base import Embedder
 from .embeddings.factory import build_embedder, resolve_embedding_config
 from .ids import now
+from .ingest.bounds import ParseLimits
 from .limits.base import BucketStore
 from .limits.postgres_store import PostgresBucketStore
 from .limits.rate_limiter import RateLimiter
@@ -207,6 +208,7 @@ def build_services(
     def embedder_for(provider: str, model: str, dimension: int) -> Embedder:
         return build_embedder(provider, model, dimension, settings)
 
+    parse_limits = ParseLimits(settings.max_file_text_chars, settings.max_parse_seconds)
     pipeline = IngestPipeline(
         catalog,
         indexes,
@@ -218,6 +220,7 @@ def build_services(
         lease_seconds=settings.ingest_lease_seconds,
         retry_seconds=settings.ingest_retry_seconds,
         max_resumes=settings.ingest_max_resumes,
+        parse_limits=parse_limits,
     )
     if queue_factory is None:
         from .queue.in_process import InProcessQueue
@@ -228,7 +231,9 @@ def build_services(
     else:
         queue = queue_factory(pipeline)
     files = FileService(catalog, blobs, indexes, settings.max_file_bytes, limits_for, usage)
-    stores = VectorStoreService(catalog, indexes, blobs, queue, resolve, indexes.providers, limits_for)
+    stores = VectorStoreService(
+        catalog, indexes, blobs, queue, resolve, indexes.providers, limits_for, parse_limits=parse_limits
+    )
     search = SearchService(catalog, indexes, stores, embedder_for, build_rewriter(settings))
     limiter = RateLimiter(buckets or PostgresBucketStore(db), sole_writer=single_process)
     return Services(

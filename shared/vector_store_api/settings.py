@@ -130,8 +130,12 @@ class Settings(BaseSettings):
 
     # Ingestion
     ingest_workers: int = 2
-    max_file_bytes: int = 512 * 1024 * 1024
+    max_file_bytes: int = Field(512 * 1024 * 1024, ge=1)  # OpenAI's per-file limit; checked while uploading
     max_file_tokens: int = 5_000_000
+    # Bounds on parsing one file (see ingest/bounds.py for why these numbers): the text extracted from
+    # it, and the time parsing it may take. A file over either ends `failed` / `invalid_file`.
+    max_file_text_chars: int = Field(50_000_000, ge=1)
+    max_parse_seconds: float = Field(300.0, gt=0)
     poll_after_ms: int = 500
     expiry_sweep_seconds: float = 60.0
     # A job failing on a transient error (a dependency down) is retried with backoff (doubling up to

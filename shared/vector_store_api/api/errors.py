@@ -65,6 +65,15 @@ def _param(loc: Iterable[Any], in_request_part: bool) -> str | None:
     return "".join(parts) or None
 
 
+class RaisedInBody(StarletteHTTPException):
+    """Carries an APIError out of code that runs while FastAPI reads the request body (a wrapped
+    `receive`): FastAPI turns any exception but an HTTPException raised there into a generic 400."""
+
+    def __init__(self, error: APIError) -> None:
+        super().__init__(error.status_code, error.message)
+        self.error = error
+
+
 def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
     """The error to report. A value that fails every member of a union gets one error per member; the
     one that is not a plain type mismatch (`too_long`, ...) says what is really wrong."""
@@ -128,6 +137,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if isinstance(error, RaisedInBody):
+            return error_response(error.error)
         if error.status_code == 404:
             api_error: APIError = NotFound(f"Invalid URL ({request.method} {request.url.path})")
         elif error.status_code == 405:

@@ -3,6 +3,9 @@
 Type detection is by extension only (like OpenAI's file_search): unknown
 extensions are rejected rather than sniffed. Heavy parser libraries are
 imported inside the functions that need them so importing this module is cheap.
+
+Every parse is bounded (ingest/bounds.py): extracted text, time, and what a zip
+package or a PDF stream may inflate to. A file over a bound is an InvalidFile.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidFile, UnsupportedFile
+from .bounds import Budget, PackageTooLarge, ParseLimits, check_package, pdf_stream_limits
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
@@ -73,16 +77,30 @@ _HTML_CELL_TAGS = frozenset({"td", "th"})
 _HTML_PREFORMATTED_TAGS = ("pre", "textarea")
 # Private-use stand-ins that protect <pre> whitespace from whitespace collapsing.
 _PRE_SPACE, _PRE_TAB, _PRE_NEWLINE = "\ue000", "\ue001", "\ue002"
+_WHITESPACE = re.compile(r"\s+")
+_HTML_START_TAG = re.compile(r"<(?=[A-Za-z])")
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_MAX_UTF8_BYTES_PER_CHAR = 4
+
+# Markup parsed into Python objects costs far more memory than its text: bs4 keeps an object of about a
+# kilobyte per element, json.loads some 20 bytes per character of `[[],[],...]`. JSON beyond 16 M
+# characters exceeds MAX_FILE_TOKENS once pretty-printed (about 3 characters per token); HTML may
+# carry much more markup than text (inline styles, base64 images), so it is bounded by its elements.
+JSON_MAX_CHARS = 16_000_000
+HTML_MAX_ELEMENTS = 250_000
+_HTML_CHECK_EVERY = 4096  # nodes rendered between two budget checks
+
+Parser = Callable[[str, bytes, Budget], str]
 
 
-def extract_text(filename: str, data: bytes) -> str:
+def extract_text(filename: str, data: bytes, limits: ParseLimits | None = None) -> str:
     """Return the normalised plain text of `data`, dispatching on `filename`'s extension.
 
     Raises UnsupportedFile for unknown extensions and InvalidFile for content that
-    cannot be read or yields no text; never anything else for bad input.
+    cannot be read, yields no text, or breaks one of `limits` (text, time) or the
+    fixed bounds of ingest/bounds.py; never anything else for bad input.
     """
     name = _basename(filename)
     ext = _extension(name)
@@ -93,7 +111,10 @@ def extract_text(filename: str, data: bytes) -> str:
             f"Files with extensions [{shown}] are not supported for retrieval "
             f"(file '{name}')."
         )
-    raw = parser(name, data)
+    budget = Budget(name, limits or ParseLimits())
+    raw = parser(name, data, budget)
+    if len(raw) > budget.limits.max_text_chars:
+        raise budget.too_much_text()
     text = normalize_text(raw)
     if not text.strip():
         raise InvalidFile(f"File '{name}' contains no extractable text.")
@@ -126,7 +147,7 @@ def _extension(name: str) -> str:
     return "." + ext.lower()
 
 
-def _parser_for(ext: str) -> Callable[[str, bytes], str] | None:
+def _parser_for(ext: str) -> Parser | None:
     if ext in PLAIN_TEXT_EXTENSIONS:
         return _parse_plain
     if ext in HTML_EXTENSIONS:
@@ -166,12 +187,30 @@ def decode_text(name: str, data: bytes) -> str:
         raise InvalidFile(f"File '{name}' is not valid UTF-8 text.") from None
 
 
-def _parse_plain(name: str, data: bytes) -> str:
-    return decode_text(name, data)
-
-
-def _parse_json(name: str, data: bytes) -> str:
+def _decode_bounded(name: str, data: bytes, budget: Budget, max_chars: int | None = None) -> str:
+    """decode_text, refusing more than `max_chars` (default: the budget's text) characters; a file too
+    large for them whatever its encoding is refused before it is decoded."""
+    limit = budget.limits.max_text_chars if max_chars is None else min(max_chars, budget.limits.max_text_chars)
+    if len(data) > _MAX_UTF8_BYTES_PER_CHAR * limit + len(_UTF8_BOM):
+        raise _too_long(name, budget, limit)
     text = decode_text(name, data)
+    if len(text) > limit:
+        raise _too_long(name, budget, limit)
+    return text
+
+
+def _too_long(name: str, budget: Budget, limit: int) -> InvalidFile:
+    if limit == budget.limits.max_text_chars:
+        return budget.too_much_text()
+    return InvalidFile(f"File '{name}' has more than {limit:,} characters, the limit for its type.")
+
+
+def _parse_plain(name: str, data: bytes, budget: Budget) -> str:
+    return _decode_bounded(name, data, budget)
+
+
+def _parse_json(name: str, data: bytes, budget: Budget) -> str:
+    text = _decode_bounded(name, data, budget, JSON_MAX_CHARS)
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -184,21 +223,31 @@ def _parse_json(name: str, data: bytes) -> str:
         return text
 
 
-def _parse_html(name: str, data: bytes) -> str:
-    text = decode_text(name, data)
+def _parse_html(name: str, data: bytes, budget: Budget) -> str:
+    text = _decode_bounded(name, data, budget)
+    # Every element starts with "<": a cheap upper bound on what bs4 would build.
+    if text.count("<") > HTML_MAX_ELEMENTS and _html_elements(text) > HTML_MAX_ELEMENTS:
+        raise InvalidFile(
+            f"Could not parse '{name}' as HTML: it has more than {HTML_MAX_ELEMENTS:,} elements, the limit for HTML."
+        )
     try:
-        return _html_to_text(text)
+        return _html_to_text(text, budget)
+    except InvalidFile:
+        raise
     except RecursionError:  # pathologically deep nesting
         raise InvalidFile(f"Could not parse '{name}' as HTML: nesting too deep") from None
     except Exception as exc:  # bs4 is lenient, but never leak parser internals
         raise InvalidFile(f"Could not parse '{name}' as HTML: {_short(exc)}") from None
 
 
-def _html_to_text(markup: str) -> str:
+def _html_elements(markup: str) -> int:
+    return len(_HTML_START_TAG.findall(markup))
+
+
+def _html_to_text(markup: str, budget: Budget) -> str:
     import warnings
 
     from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
-    from bs4.element import NavigableString  # the same class; bs4 does not re-export it
 
     # Advice aimed at developers ("use an XML parser", "this looks like a URL");
     # the parse result is fine for text extraction. Idempotent, so per call is OK.
@@ -208,20 +257,9 @@ def _html_to_text(markup: str) -> str:
     markup = markup.replace("\r\n", "\n").replace("\r", "\n")
     markup = markup.translate({ord(c): None for c in (_PRE_SPACE, _PRE_TAB, _PRE_NEWLINE)})
     soup = BeautifulSoup(markup, "html.parser")
-    for tag in soup.find_all(_HTML_DROP_TAGS):
-        tag.decompose()
-    for node in soup.find_all(string=True):
-        # Comments, doctypes, CDATA, processing instructions are subclasses.
-        if type(node) is not NavigableString:
-            node.extract()
-    for tag in soup.find_all(_HTML_PREFORMATTED_TAGS):
-        for node in tag.find_all(string=True):
-            node.replace_with(NavigableString(_protect_pre(str(node))))
-    for node in soup.find_all(string=True):
-        # Source whitespace (incl. newlines) is insignificant in HTML.
-        node.replace_with(NavigableString(re.sub(r"\s+", " ", str(node))))
-    _mark_html_breaks(soup)
-    lines = (re.sub(r" +", " ", line).strip() for line in soup.get_text().split("\n"))
+    del markup
+    budget.check()
+    lines = (re.sub(r" +", " ", line).strip() for line in _render_html(soup, budget).split("\n"))
     # Nested blocks produce many empty lines; one paragraph break is enough.
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
     return text.replace(_PRE_SPACE, " ").replace(_PRE_TAB, "\t").replace(_PRE_NEWLINE, "\n")
@@ -231,33 +269,100 @@ def _protect_pre(text: str) -> str:
     return text.replace(" ", _PRE_SPACE).replace("\t", _PRE_TAB).replace("\n", _PRE_NEWLINE)
 
 
-def _mark_html_breaks(soup: Any) -> None:
-    """Insert the line breaks a browser would render; get_text() would otherwise
-    glue "<p>a</p><p>b</p>" into "ab"."""
-    for tag in soup.find_all(True):
-        if tag.name == "br":
-            tag.replace_with("\n")
-        elif tag.name in _HTML_BLOCK_TAGS:
-            tag.insert_before("\n\n")
-            tag.insert_after("\n\n")
-        elif tag.name in _HTML_LINE_TAGS:
-            tag.insert_after("\n")
-        elif tag.name in _HTML_CELL_TAGS and tag.find_next_sibling(_HTML_CELL_TAGS):
-            tag.insert_after(" | ")
+def _render_html(soup: Any, budget: Budget) -> str:
+    """The text a browser would show, in one pass over the tree (time linear in its size; editing the
+    tree instead costs a scan of the siblings per edit, minutes for a few megabytes of flat markup):
+
+    - scripts, styles, templates, comments, doctypes, CDATA and ruby annotations are dropped;
+    - source whitespace collapses to one space, except inside <pre> and <textarea>;
+    - block elements are paragraphs of their own ("\n\n" around them), line elements end a line,
+      <br> is a line break, and a table cell followed by another gets " | " after it.
+    """
+    from bs4.element import NavigableString, Tag
+
+    out: list[str] = []
+    # (node, inside <pre>) to render, or (None, text) to emit once a tag's content is done.
+    stack: list[tuple[Any, Any]] = [(soup, False)]
+    rendered = 0
+    while stack:
+        node, flag = stack.pop()
+        if node is None:
+            out.append(flag)
+            continue
+        rendered += 1
+        if rendered % _HTML_CHECK_EVERY == 0:
+            budget.check()
+        if isinstance(node, NavigableString):
+            # Comments, doctypes, CDATA, processing instructions, ruby text are subclasses.
+            if type(node) is NavigableString:
+                out.append(_WHITESPACE.sub(" ", _protect_pre(str(node)) if flag else str(node)))
+            continue
+        name = node.name
+        if name in _HTML_DROP_TAGS:
+            continue
+        if name == "br":
+            out.append("\n")
+            continue
+        if name in _HTML_BLOCK_TAGS:
+            out.append("\n\n")
+            stack.append((None, "\n\n"))
+        elif name in _HTML_LINE_TAGS:
+            stack.append((None, "\n"))
+        inside_pre = flag or name in _HTML_PREFORMATTED_TAGS
+        children = node.contents
+        last_cell = max(
+            (i for i, child in enumerate(children) if isinstance(child, Tag) and child.name in _HTML_CELL_TAGS),
+            default=-1,
+        )
+        for i in range(len(children) - 1, -1, -1):
+            child = children[i]
+            if i < last_cell and isinstance(child, Tag) and child.name in _HTML_CELL_TAGS:
+                stack.append((None, " | "))
+            stack.append((child, inside_pre))
+    return "".join(out)
 
 
 # --- office / pdf formats -----------------------------------------------------
 
 
-def _parse_pdf(name: str, data: bytes) -> str:
+class _OverBudget(BaseException):
+    """Carries a budget's InvalidFile out of pypdf, which swallows any Exception raised while it
+    extracts a form XObject's text (and would carry on)."""
+
+    def __init__(self, error: InvalidFile):
+        super().__init__(error.message)
+        self.error = error
+
+
+def _parse_pdf(name: str, data: bytes, budget: Budget) -> str:
     # Imported outside the try: a missing library is a deployment bug, not a bad file.
     from pypdf import PasswordType, PdfReader
 
+    # Called by pypdf for every operator and every piece of text, inside forms too: the budget holds
+    # within a page, not only between pages.
+    def on_operator(*_: Any) -> None:
+        try:
+            budget.check()
+        except InvalidFile as error:
+            raise _OverBudget(error) from None
+
+    def on_text(text: str, *_: Any) -> None:
+        try:
+            budget.spend(len(text))
+        except InvalidFile as error:
+            raise _OverBudget(error) from None
+
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-            raise InvalidFile(f"Could not parse '{name}' as PDF: the file is password protected")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        with pdf_stream_limits():
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+                raise InvalidFile(f"Could not parse '{name}' as PDF: the file is password protected")
+            pages = []
+            for page in reader.pages:
+                budget.check()
+                pages.append(page.extract_text(visitor_operand_before=on_operator, visitor_text=on_text) or "")
+    except _OverBudget as over:
+        raise over.error from None
     except InvalidFile:
         raise
     except Exception as exc:  # pypdf raises many types on corrupt input
@@ -265,31 +370,49 @@ def _parse_pdf(name: str, data: bytes) -> str:
     return "\n\n".join(p.strip() for p in pages if p.strip())
 
 
-def _parse_docx(name: str, data: bytes) -> str:
+def _open_package(name: str, kind: str, data: bytes) -> None:
+    """Refuse a package over the bounds of ingest/bounds.py before the library inflates any of it."""
+    try:
+        check_package(data)
+    except PackageTooLarge as error:
+        raise InvalidFile(f"Could not parse '{name}' as {kind}: {error}") from None
+
+
+def _parse_docx(name: str, data: bytes, budget: Budget) -> str:
     import docx
 
+    _open_package(name, "DOCX", data)
     try:
         document = docx.Document(io.BytesIO(data))
-        return "\n\n".join(_docx_blocks(document))
+        budget.check()
+        blocks = []
+        for block in _docx_blocks(document, budget):
+            budget.spend(len(block) + 2)
+            blocks.append(block)
+        return "\n\n".join(blocks)
+    except InvalidFile:
+        raise
     except Exception as exc:  # zipfile/KeyError/lxml/PackageNotFound on bad input
         raise InvalidFile(f"Could not parse '{name}' as DOCX: {_short(exc)}") from None
 
 
-def _docx_blocks(container: DocxDocument | DocxCell) -> Iterator[str]:
+def _docx_blocks(container: DocxDocument | DocxCell, budget: Budget) -> Iterator[str]:
     """Paragraphs and tables of a document body or table cell, in document order."""
     from docx.table import Table
 
     for item in container.iter_inner_content():
+        budget.check()
         if isinstance(item, Table):
-            table_text = _docx_table_text(item)
+            table_text = _docx_table_text(item, budget)
             if table_text:
                 yield table_text
         elif item.text.strip():
             yield item.text
 
 
-def _docx_table_text(table: DocxTable) -> str:
-    """One line per row, cells separated by " | "; merged cells appear once."""
+def _docx_table_text(table: DocxTable, budget: Budget) -> str:
+    """One line per row, cells separated by " | "; merged cells appear once. A table's text counts
+    against the budget row by row (its own block is counted again once whole: at most twice)."""
     rows: list[str] = []
     for row in table.rows:
         seen: set[CT_Tc] = set()  # lxml elements hash by identity
@@ -299,36 +422,45 @@ def _docx_table_text(table: DocxTable) -> str:
             if cell._tc in seen:
                 continue
             seen.add(cell._tc)
-            text = " ".join(" ".join(_docx_blocks(cell)).split())
+            text = " ".join(" ".join(_docx_blocks(cell, budget)).split())
             cells.append(text)
         if any(cells):
             rows.append(" | ".join(cells))
+            budget.spend(len(rows[-1]) + 1)
     return "\n".join(rows)
 
 
-def _parse_pptx(name: str, data: bytes) -> str:
+def _parse_pptx(name: str, data: bytes, budget: Budget) -> str:
     from pptx import Presentation
 
+    _open_package(name, "PPTX", data)
     try:
         presentation = Presentation(io.BytesIO(data))
-        slides = ["\n\n".join(_slide_blocks(slide)) for slide in presentation.slides]
+        slides = []
+        for slide in presentation.slides:
+            budget.check()
+            slides.append("\n\n".join(_slide_blocks(slide, budget)))
+            budget.spend(len(slides[-1]) + 2)
         return "\n\n".join(s for s in slides if s.strip())
+    except InvalidFile:
+        raise
     except Exception as exc:  # zipfile/KeyError/lxml/PackageNotFound on bad input
         raise InvalidFile(f"Could not parse '{name}' as PPTX: {_short(exc)}") from None
 
 
-def _slide_blocks(slide: Any) -> Iterator[str]:
-    yield from _shape_blocks(slide.shapes)
+def _slide_blocks(slide: Any, budget: Budget) -> Iterator[str]:
+    yield from _shape_blocks(slide.shapes, budget)
     if slide.has_notes_slide:
         notes_frame = slide.notes_slide.notes_text_frame
         if notes_frame is not None and notes_frame.text.strip():
             yield notes_frame.text.replace("\v", "\n")
 
 
-def _shape_blocks(shapes: Iterable[Any]) -> Iterator[str]:
+def _shape_blocks(shapes: Iterable[Any], budget: Budget) -> Iterator[str]:
     for shape in shapes:
+        budget.check()
         if hasattr(shape, "shapes"):  # group shape: recurse into its members
-            yield from _shape_blocks(shape.shapes)
+            yield from _shape_blocks(shape.shapes, budget)
         elif shape.has_text_frame:
             if shape.text_frame.text.strip():
                 # PowerPoint uses vertical tab for soft line breaks.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, cast
 
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
@@ -17,6 +17,27 @@ from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
 
+
+def file_too_large(max_bytes: int, size: int | None = None) -> InvalidRequest:
+    """OpenAI's 400 for an upload over the per-file limit ("File is too large."), naming the limit."""
+    shown = f"{max_bytes / (1 << 20):g} MB ({max_bytes} bytes)" if max_bytes >= 1 << 20 else f"{max_bytes} bytes"
+    found = f" This file has {size} bytes." if size is not None else ""
+    return InvalidRequest(f"File is too large. The maximum file size is {shown}.{found}", param="file")
+
+
+class _Capped:
+    """A stream that ends after `limit` bytes, so no blob store ever copies more than that."""
+
+    def __init__(self, stream: BinaryIO, limit: int):
+        self._stream = stream
+        self._left = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        data = self._stream.read(self._left if size < 0 else min(size, self._left))
+        self._left -= len(data)
+        return data
 
 
 class FileService:
@@ -36,6 +57,10 @@ class FileService:
         self._limits_for = limits_for
         self._usage = usage
 
+    @property
+    def max_bytes(self) -> int:
+        return self._max_bytes
+
     def upload(
         self,
         tenant_id: str,
@@ -44,7 +69,10 @@ class FileService:
         purpose: str,
         expires_after_anchor: str | None = None,
         expires_after_seconds: int | None = None,
+        size: int | None = None,
     ) -> FileObject:
+        """`size`: the stream's length when known (a spooled upload), checked before anything is stored;
+        otherwise the copy stops one byte past the limit and the file is refused then."""
         if purpose not in UPLOAD_PURPOSES:
             raise InvalidRequest(
                 f"Invalid value for 'purpose': '{purpose}'. Expected one of: {', '.join(UPLOAD_PURPOSES)}.",
@@ -52,7 +80,10 @@ class FileService:
                 code="invalid_value",
             )
         expires_after = self._expiry(expires_after_anchor, expires_after_seconds)
-        return self.create(tenant_id, filename, purpose, lambda key: self._blobs.put(key, stream), expires_after)
+        if size is not None and size > self._max_bytes:
+            raise file_too_large(self._max_bytes, size)
+        capped = cast(BinaryIO, _Capped(stream, self._max_bytes + 1))  # the blob stores only call read()
+        return self.create(tenant_id, filename, purpose, lambda key: self._blobs.put(key, capped), expires_after)
 
     def create(
         self,
@@ -77,9 +108,8 @@ class FileService:
         size = write(blob_key)
         try:
             if size > self._max_bytes:
-                raise InvalidRequest(
-                    f"File is too large ({size} bytes); the maximum is {self._max_bytes} bytes.", param="file"
-                )
+                # One byte past the limit is where a capped upload stops: its real size is unknown.
+                raise file_too_large(self._max_bytes, size if size > self._max_bytes + 1 else None)
             created = now()
             file = FileObject(
                 id=file_id,

@@ -25,6 +25,7 @@ from ..catalog.records import Attachment
 from ..embeddings.base import Embedder
 from ..errors import DependencyDown, IngestError, InvalidFile
 from ..ids import now
+from ..ingest.bounds import ParseLimits
 from ..ingest.chunking import TextTooLong, chunk_text
 from ..ingest.parsers import extract_text
 from ..models.vector_stores import LastError
@@ -63,6 +64,7 @@ class IngestPipeline:
         lease_seconds: float = 60.0,
         retry_seconds: float = 900.0,
         max_resumes: int = 3,
+        parse_limits: ParseLimits | None = None,
     ):
         self._limits_for = limits_for
         self._usage = usage
@@ -74,6 +76,7 @@ class IngestPipeline:
         self._lease_seconds = lease_seconds
         self._retry_seconds = retry_seconds
         self._max_resumes = max_resumes
+        self._parse_limits = parse_limits or ParseLimits()
 
     def process(
         self,
@@ -141,7 +144,8 @@ class IngestPipeline:
 
     def _ingest(self, target: Attachment, store: StoreRef) -> IngestResult:
         data = self._blobs.get(target.blob_key)
-        text = extract_text(target.filename, data)
+        text = extract_text(target.filename, data, self._parse_limits)
+        del data  # the text is all that is needed from here on
         try:
             chunks = chunk_text(text, target.chunk_size, target.chunk_overlap, self._max_file_tokens)
         except TextTooLong as error:

@@ -10,6 +10,7 @@ from ..catalog.ports import VectorStoreCatalog
 from ..catalog.records import NewAttachment, StoreConfig
 from ..errors import InsufficientQuota, InvalidRequest, NotFound, not_found, shown
 from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX, check_id, new_id, now
+from ..ingest.bounds import ParseLimits
 from ..ingest.parsers import extract_text
 from ..models.common import DeletedObject, Page, PageRequest, resolve_chunking
 from ..models.vector_stores import (
@@ -48,8 +49,11 @@ class VectorStoreService:
         resolve_embedding: ResolveEmbedding,
         provider_ids: Sequence[str],
         limits_for: Callable[[str], Limits],
+        *,
+        parse_limits: ParseLimits | None = None,
     ):
         self._limits_for = limits_for
+        self._parse_limits = parse_limits or ParseLimits()
         self._catalog = catalog
         self._indexes = indexes
         self._blobs = blobs
@@ -243,7 +247,7 @@ class VectorStoreService:
         stored = self._catalog.get_file(tenant_id, file_id, now())
         if stored is None:
             raise not_found("file", file_id, param="file_id")
-        text = extract_text(stored.object.filename, self._blobs.get(stored.blob_key))
+        text = extract_text(stored.object.filename, self._blobs.get(stored.blob_key), self._parse_limits)
         return FileContentPage(data=[FileContent(text=text)])
 
     # -------------------------------------------------------------- batches

@@ -1,16 +1,67 @@
 """/v1/files"""
 
-from typing import Literal
+from typing import Any, Callable, Coroutine, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
+from starlette.types import Message, Receive
 
 from ...models.common import PageRequest
 from ...models.files import FILES_LIST_MAX_LIMIT
+from ...services.files import file_too_large
 from ..deps import ServicesDep, TenantDep, WriterDep, rate_limit, reader, writer
+from ..errors import RaisedInBody
 from ..responses import respond, respond_page
 
-router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[Depends(reader), Depends(rate_limit)])
+# Room for the multipart framing and the small form fields around the file (purpose, expires_after):
+# a body longer than the file size limit plus this cannot carry an acceptable file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+class BoundedBodyRoute(APIRoute):
+    """The request body is counted while it streams in, and reading stops once it is longer than the
+    file size limit (MAX_FILE_BYTES) plus MULTIPART_OVERHEAD_BYTES: a 600 MB upload is refused with a 400
+    after 512 MB have arrived, not after all of it was spooled and copied, and one whose Content-Length
+    already says so before a byte is read. Starlette spools the file part to a temporary file (at most
+    1 MB in memory; the file is closed, hence gone, when parsing stops), so memory stays bounded either
+    way. The file part's own size is checked exactly before it is stored (FileService.upload)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            max_bytes: int = request.app.state.services().files.max_bytes
+            limit = max_bytes + MULTIPART_OVERHEAD_BYTES
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise file_too_large(max_bytes)
+            return await handler(Request(request.scope, _counted(request.receive, limit, max_bytes)))
+
+        return bounded
+
+
+def _counted(receive: Receive, limit: int, max_bytes: int) -> Receive:
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise RaisedInBody(file_too_large(max_bytes))
+        return message
+
+    return counted
+
+
+router = APIRouter(
+    prefix="/v1/files",
+    tags=["files"],
+    dependencies=[Depends(reader), Depends(rate_limit)],
+    route_class=BoundedBodyRoute,
+)
 
 
 @router.post("", dependencies=[Depends(writer)])
@@ -24,7 +75,7 @@ def create_file(
     svc: ServicesDep,
 ):
     created = svc.files.upload(
-        tenant, file.filename or "", file.file, purpose, expires_after_anchor, expires_after_seconds
+        tenant, file.filename or "", file.file, purpose, expires_after_anchor, expires_after_seconds, size=file.size
     )
     return respond(created)
 
