@@ -124,6 +124,24 @@ def docx_zip_bomb(inflated_size: int = 3 * GIB, declared_size: int | None = None
     return _zip(entries)
 
 
+def docx_with_parts(parts: dict[str, int], content_type: str = "application/xml") -> bytes:
+    """A valid .docx plus extra parts of the given inflated sizes (well-formed XML, highly compressible),
+    each declared in [Content_Types].xml with `content_type` (an Override, so the name's extension does
+    not decide how a library reads it)."""
+    entries = _package_entries(_docx_package())
+    overrides = "".join(f'<Override PartName="/{name}" ContentType="{content_type}"/>' for name in parts)
+    patched = []
+    for name, method, data, size, crc in entries:
+        if name == "[Content_Types].xml":
+            xml = zlib.decompress(data, -15).replace(b"</Types>", overrides.encode() + b"</Types>")
+            name, method, data, size, crc = name, zipfile.ZIP_DEFLATED, _segment(xml, final=True), len(xml), zlib.crc32(xml)
+        patched.append((name, method, data, size, crc))
+    for name, size in parts.items():
+        part = deflate_repeated(b"<items>", b"<item>padding</item>", size, b"</items>")
+        patched.append((name, zipfile.ZIP_DEFLATED, part.raw, part.size, part.crc32))
+    return _zip(patched)
+
+
 def pptx_with_entries(count: int = 200_000) -> bytes:
     """A valid .pptx padded with `count` tiny extra entries (a directory the size of the file)."""
     entries = _package_entries(_pptx_package())
@@ -138,21 +156,33 @@ def pptx_with_entries(count: int = 200_000) -> bytes:
 _TEXT_OPERATION = b"BT /F1 12 Tf 72 720 Td (" + b"bomb " * 800 + b") Tj ET\n"
 
 
-def pdf_flate_bomb(inflated_size: int = 2 * GIB, pages: int = 1) -> bytes:
+def pdf_flate_bomb(inflated_size: int = 2 * GIB, pages: int = 1, form_invocations: int = 0) -> bytes:
     """A PDF whose page content stream (FlateDecode) inflates to `inflated_size` bytes of text-showing
     operators; `pages` pages all share that one stream (each page inflates it again). pypdf refuses to
-    inflate one stream beyond 75 MB; under that, e.g. 60 MB x 50 pages is 3 GB of text."""
+    inflate one stream beyond 75 MB; under that, e.g. 60 MB x 50 pages is 3 GB of text.
+
+    `form_invocations`: the stream is a form XObject instead, which each page's own (small) content
+    stream draws that many times: all of the text comes from inside one page's forms."""
     bomb = deflate_repeated(b"", _TEXT_OPERATION, inflated_size, b"")
     stream = b"\x78\xda" + bomb.raw + struct.pack(">L", bomb.adler32)
-    kids = " ".join(f"{5 + i} 0 R" for i in range(pages))
+    kids = " ".join(f"{6 + i} 0 R" for i in range(pages))
+    if form_invocations:
+        stream_dict = b"<< /Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
+        page_content = b"/Fm0 Do\n" * form_invocations
+    else:
+        stream_dict = b"<<"
+        page_content = b""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        stream_dict + b" /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Length %d >>\nstream\n" % len(page_content) + page_content + b"\nendstream",
     ]
+    resources = b"/Font << /F1 3 0 R >> /XObject << /Fm0 4 0 R >>"
+    contents = b"5 0 R" if form_invocations else b"4 0 R"
     objects += [
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << %s >> /Contents %s >>" % (resources, contents)
     ] * pages
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
