@@ -77,6 +77,24 @@ def test_create_file_without_file_part(http):
     assert response.headers["x-request-id"]
 
 
+def test_create_file_with_two_file_parts_is_400(http):
+    files = [("file", ("a.txt", b"first")), ("file", ("b.txt", b"second"))]
+    response = http.post("/v1/files", data={"purpose": "assistants"}, files=files)
+    assert response.status_code == 400, response.text
+    error = assert_error_body(response.json())
+    assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", "file", "invalid_value")
+    assert "got 2" in error["message"]
+    assert http.get("/v1/files").json()["data"] == []  # neither file was kept
+
+
+def test_create_file_without_purpose(http):
+    response = http.post("/v1/files", files={"file": ("a.txt", b"x")})
+    assert response.status_code == 400, response.text
+    error = assert_error_body(response.json())
+    assert (error["param"], error["code"]) == ("purpose", "missing_required_parameter")
+    assert error["message"] == "Missing required parameter: 'purpose'."
+
+
 def test_create_file_without_any_body(http):
     response = http.post("/v1/files")
     assert response.status_code == 400

@@ -243,12 +243,9 @@ def _shown(filename: str, limit: int = 80) -> str:
 @contextmanager
 def pdf_stream_limits() -> Iterator[None]:
     """pypdf's per-stream output limits lowered to PDF_MAX_STREAM_BYTES, for this thread's parse only
-    (a context variable). A pypdf without `apply_configuration` keeps its own limits (75 MB)."""
-    try:
-        from pypdf import apply_configuration
-    except ImportError:  # pragma: no cover  # pypdf < 7
-        yield
-        return
+    (a context variable)."""
+    from pypdf import apply_configuration
+
     with apply_configuration(
         zlib_maximum_output_length=PDF_MAX_STREAM_BYTES,
         lzw_maximum_output_length=PDF_MAX_STREAM_BYTES,

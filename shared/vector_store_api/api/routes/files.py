@@ -7,10 +7,11 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
 
+from ...errors import InvalidRequest
 from ...models.common import PageRequest
 from ...models.files import FILES_LIST_MAX_LIMIT
 from ...services.files import file_too_large
-from ..deps import ServicesDep, TenantDep, WriterDep, rate_limit, reader, writer
+from ..deps import ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
 from ..errors import RaisedInBody
 from ..responses import respond, respond_page
 
@@ -31,7 +32,7 @@ class BoundedBodyRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def bounded(request: Request) -> Response:
-            max_bytes: int = request.app.state.services().files.max_bytes
+            max_bytes: int = (await services(request)).files.max_bytes
             limit = max_bytes + MULTIPART_OVERHEAD_BYTES
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:
@@ -64,7 +65,18 @@ router = APIRouter(
 )
 
 
-@router.post("", dependencies=[Depends(writer)])
+async def one_file_part(request: Request) -> None:
+    """One upload, one file: FastAPI would silently keep the last of several `file` parts."""
+    parts = len((await request.form()).getlist("file"))  # the form FastAPI parsed (cached on the request)
+    if parts > 1:
+        raise InvalidRequest(
+            f"Expected one 'file' part in the multipart body, got {parts}: upload one file per request.",
+            param="file",
+            code="invalid_value",
+        )
+
+
+@router.post("", dependencies=[Depends(writer), Depends(one_file_part)])
 def create_file(
     *,
     file: UploadFile = File(...),
