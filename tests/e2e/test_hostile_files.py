@@ -3,30 +3,34 @@
 - A 600 MB upload (streamed from a generator, never held in memory) is refused at OpenAI's 512 MB limit
   with OpenAI's 400: while it streams when the client sends no length, before a byte is read when its
   Content-Length already says so.
-- Zip bombs (.docx), a huge-directory .pptx and a flate-bomb PDF, attached to a store, end `failed` with
-  `last_error.code` `invalid_file`, and the server goes on ingesting.
+- Zip bombs (.docx), a huge-directory .pptx, a flate-bomb PDF and an HTML file of a million elements,
+  attached to a store, end `failed` with `last_error.code` `invalid_file`, and the server goes on ingesting.
 
-Peak memory and times are measured outside the tests (issue 14's closing note), not asserted here.
+The server's peak memory over each case (its VmHWM, tests/support/memory.py) is asserted loosely:
+a bounded server grows by a few tens of MB at most, an unbounded one by the file's inflated size.
+Times are not asserted; `python -m bench.hostile_files` measures both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
 from tests.support.bombs import GIB, GeneratedFile, docx_zip_bomb, pdf_flate_bomb, pptx_with_entries
+from tests.support.memory import MIB, PeakRss
 from tests.support.sdk import MAX_WAIT, POLL_MS, assert_error_body, attach_text_completed, make_client, new_store
 from tests.support.servers import ServerProcess, serve
 
-MIB = 1 << 20
 MAX_FILE_BYTES = 512 * MIB  # the servers' default, OpenAI's limit
 SMALL_MAX_FILE_BYTES = 1 * MIB
 SMALL_MAX_TEXT_CHARS = 10_000
+MAX_GROWTH = 300 * MIB  # what a hostile file may add to the server's resident memory, at most
 
 
 @pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A server with small limits, for the exact boundaries (the upload path has no vector backend)."""
     yield from serve(
         tmp_path_factory.mktemp("server-small-limits"),
@@ -60,7 +64,10 @@ def test_600_mb_upload_is_refused_at_512_mb_and_leaves_nothing(client, server, s
     if server.backend != "pgvector":
         pytest.skip("uploads do not touch the vector backend: once is enough")
     before = stored_blobs(server)
-    refused_as_too_large(client, GeneratedFile(600 * MIB, sized=sized), MAX_FILE_BYTES)
+    assert server.pid is not None
+    with PeakRss(server.pid) as memory:
+        refused_as_too_large(client, GeneratedFile(600 * MIB, sized=sized), MAX_FILE_BYTES)
+    assert memory.growth < MAX_GROWTH, f"the server grew by {memory.growth / MIB:.0f} MiB"
     assert client.files.list().data == []  # nothing in the catalog
     assert stored_blobs(server) - before == set()  # nothing on disk, no half-written upload either
     # the server is fine and the tenant can upload
@@ -103,12 +110,16 @@ def attach_bytes(client: openai.OpenAI, store_id: str, filename: str, data: byte
         ("liar.docx", lambda: docx_zip_bomb(1 * GIB, declared_size=4096), "inflates beyond the 4,096 bytes"),
         ("entries.pptx", lambda: pptx_with_entries(200_000), "its zip directory is"),
         ("bomb.pdf", lambda: pdf_flate_bomb(2 * GIB), "Limit reached while decompressing"),
+        ("tags.html", lambda: b"<b>x</b>" * 1_000_000, "it has more than 100,000 elements"),
     ],
-    ids=["docx-zip-bomb", "docx-lying-header", "pptx-200k-entries", "pdf-flate-bomb"],
+    ids=["docx-zip-bomb", "docx-lying-header", "pptx-200k-entries", "pdf-flate-bomb", "html-1m-elements"],
 )
-def test_bomb_attached_to_a_store_ends_failed_invalid_file(client, filename, make, reason):
+def test_bomb_attached_to_a_store_ends_failed_invalid_file(client, server, filename, make, reason):
     store = new_store(client)
-    vs_file = attach_bytes(client, store.id, filename, make())
+    data = make()
+    with PeakRss(server.pid) as memory:
+        vs_file = attach_bytes(client, store.id, filename, data)
+    assert memory.growth < MAX_GROWTH, f"the server grew by {memory.growth / MIB:.0f} MiB"
     assert vs_file.status == "failed"
     assert vs_file.last_error is not None
     assert vs_file.last_error.code == "invalid_file"

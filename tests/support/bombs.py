@@ -109,15 +109,17 @@ _DOCUMENT_TAIL = b"<w:sectPr/></w:body></w:document>"
 _PARAGRAPH = b"<w:p><w:r><w:t>bomb</w:t></w:r></w:p>"
 
 
-def docx_zip_bomb(inflated_size: int = 3 * GIB, declared_size: int | None = None) -> bytes:
-    """A .docx whose word/document.xml (well-formed WordprocessingML: paragraph after paragraph)
-    inflates to `inflated_size` bytes (under 4 GiB: no zip64). `declared_size` makes the zip headers
-    lie about it (zipfile stops reading a member at its declared size)."""
+def docx_zip_bomb(
+    inflated_size: int = 3 * GIB, declared_size: int | None = None, part: str = "word/document.xml"
+) -> bytes:
+    """A .docx whose `part` (well-formed WordprocessingML: paragraph after paragraph) inflates to
+    `inflated_size` bytes (under 4 GiB: no zip64). `declared_size` makes the zip headers lie about
+    it (zipfile stops reading a member at its declared size)."""
     if inflated_size >= 4 * GIB:
         raise ValueError("keep under 4 GiB (no zip64)")
     bomb = deflate_repeated(_DOCUMENT_HEAD, _PARAGRAPH, inflated_size, _DOCUMENT_TAIL)
     entries = [
-        (name, method, data, size, crc) if name != "word/document.xml"
+        (name, method, data, size, crc) if name != part
         else (name, zipfile.ZIP_DEFLATED, bomb.raw, bomb.size if declared_size is None else declared_size, bomb.crc32)
         for name, method, data, size, crc in _package_entries(_docx_package())
     ]

@@ -125,7 +125,7 @@ def check_package(data: bytes) -> None:
         infos = archive.infolist()
         if len(infos) > PACKAGE_MAX_ENTRIES:
             raise PackageTooLarge(f"it has {len(infos):,} entries; the limit is {PACKAGE_MAX_ENTRIES:,}")
-        xml_types = _xml_content_types(archive)
+        xml_types = _xml_content_types(archive, data)
     total = xml = 0
     for info in infos:
         size = info.file_size
@@ -191,7 +191,7 @@ def _central_directory_size(data: bytes) -> int | None:
     return size
 
 
-def _xml_content_types(archive: zipfile.ZipFile) -> _XmlParts:
+def _xml_content_types(archive: zipfile.ZipFile, data: bytes) -> _XmlParts:
     """Which entries the OOXML libraries parse as XML: those whose content type (an Override for the
     part, else the Default for its extension, as [Content_Types].xml says) is XML, the relationship
     parts, and the content types themselves. Without readable content types every entry counts."""
@@ -201,6 +201,7 @@ def _xml_content_types(archive: zipfile.ZipFile) -> _XmlParts:
         return _XmlParts(None, {}, {})
     if info.file_size > _CONTENT_TYPES_MAX_BYTES:
         raise PackageTooLarge(f"its {_CONTENT_TYPES} inflates to {info.file_size:,} bytes")
+    _check_inflation(data, info)  # zipfile.read inflates up to 2 GiB before cutting at the declared size
     from xml.etree import ElementTree  # expat >= 2.4 refuses entity-expansion bombs
 
     try:

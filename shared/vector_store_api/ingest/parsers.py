@@ -84,12 +84,15 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _MAX_UTF8_BYTES_PER_CHAR = 4
 
-# Markup parsed into Python objects costs far more memory than its text: bs4 keeps an object of about a
-# kilobyte per element, json.loads some 20 bytes per character of `[[],[],...]`. JSON beyond 16 M
-# characters exceeds MAX_FILE_TOKENS once pretty-printed (about 3 characters per token); HTML may
-# carry much more markup than text (inline styles, base64 images), so it is bounded by its elements.
+# Markup parsed into Python objects costs far more memory than its text: bs4 keeps an object of about
+# 1.2 kB per element, json.loads 50-60 bytes per value (`[[],[],...]` is 3 characters a value). So
+# both are bounded by what they build, to some 100-200 MiB: HTML by its elements (100,000: a long
+# article has a few tens of thousands), JSON by its values (2,000,000, counted from the commas and
+# brackets, which can only overcount), and JSON also by its size: beyond 16 M characters it exceeds
+# MAX_FILE_TOKENS once pretty-printed (about 3 characters per token).
 JSON_MAX_CHARS = 16_000_000
-HTML_MAX_ELEMENTS = 250_000
+JSON_MAX_VALUES = 2_000_000
+HTML_MAX_ELEMENTS = 100_000
 _HTML_CHECK_EVERY = 4096  # nodes rendered between two budget checks
 
 Parser = Callable[[str, bytes, Budget], str]
@@ -211,16 +214,24 @@ def _parse_plain(name: str, data: bytes, budget: Budget) -> str:
 
 def _parse_json(name: str, data: bytes, budget: Budget) -> str:
     text = _decode_bounded(name, data, budget, JSON_MAX_CHARS)
+    if text.count(",") + text.count("[") + text.count("{") >= JSON_MAX_VALUES:
+        raise InvalidFile(
+            f"Could not parse '{name}' as JSON: it has more than {JSON_MAX_VALUES:,} values, the limit for JSON."
+        )
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise InvalidFile(f"Could not parse '{name}' as JSON: {_short(exc)}") from None
     # Pretty print so minified JSON gets line structure; ensure_ascii=False keeps
-    # non-ASCII strings readable instead of \uXXXX escapes.
+    # non-ASCII strings readable instead of \uXXXX escapes. Written piece by piece: json.dumps
+    # with an indent first lists every piece (a string object per value and separator).
+    out = io.StringIO()
     try:
-        return json.dumps(value, indent=2, ensure_ascii=False)
+        for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            out.write(piece)
     except (ValueError, RecursionError):
         return text
+    return out.getvalue()
 
 
 def _parse_html(name: str, data: bytes, budget: Budget) -> str:
