@@ -71,6 +71,7 @@ def main() -> None:
                 ("flate-bomb PDF: a 2 GiB content stream", "bomb.pdf", lambda: pdf_flate_bomb(2 * GIB)),
                 ("PDF, 60 pages sharing one 15 MiB stream (~900 M characters)", "pages.pdf", lambda: pdf_flate_bomb(15 * MIB, pages=60)),
                 ("HTML with 1,000,000 elements", "tags.html", lambda: b"<b>x</b>" * 1_000_000),
+                ("HTML with 99,999 elements (just under the bound: parsed)", "under.html", lambda: b"<b>x</b>" * 99_999),
             ]
             for what, filename, make in bombs:
                 data = make()
