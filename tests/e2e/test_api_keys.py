@@ -236,12 +236,15 @@ def test_store_scoped_key(keys_server):
     with pytest.raises(openai.NotFoundError):  # in scope, but another tenant's: still 404
         scoped.vector_stores.retrieve(foreign_store.id)
 
-    with pytest.raises(openai.PermissionDeniedError) as info:
-        scoped.files.delete(other_file.id)  # attached to a store outside the scope
+    with pytest.raises(openai.NotFoundError):  # only in a store outside the scope: not one it sees
+        scoped.files.delete(other_file.id)
+    attach(owner, allowed.id, other_file.id)
+    with pytest.raises(openai.PermissionDeniedError) as info:  # seen, but also in a store outside the scope
+        scoped.files.delete(other_file.id)
     assert other.id in _error(info)["message"]
     assert owner.vector_stores.retrieve(other.id).file_counts.completed == 1
     assert scoped.files.delete(allowed_file.id).deleted  # only in stores within the scope
-    assert owner.vector_stores.retrieve(allowed.id).file_counts.total == 0
+    assert [f.id for f in owner.vector_stores.files.list(allowed.id).data] == [other_file.id]
 
 
 def test_project_admin_key_manages_only_its_project(keys_server, admin):

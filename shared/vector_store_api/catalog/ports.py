@@ -10,7 +10,7 @@ from typing import Any, Iterable, Literal, Protocol, Sequence
 
 from ..models.admin import QuotaUsage
 from ..models.common import Page
-from ..models.files import FileObject
+from ..models.files import FileObject, FileScope
 from ..models.vector_stores import LastError, VectorStore, VectorStoreFile, VectorStoreFileBatch
 from ..vector_index.base import StoreRef
 from .paging import PageRequest
@@ -28,20 +28,23 @@ class FileRecords(Protocol):
         max_files: int = 0,
         max_bytes: int = 0,
         source: str | None = None,
+        uploaded_by: str | None = None,
     ) -> bool: ...
 
     def file_from_source(self, tenant_id: str, source: str) -> FileObject | None: ...
 
-    def get_file(self, tenant_id: str, file_id: str, now: int) -> StoredFile | None: ...
+    def get_file(self, tenant_id: str, file_id: str, now: int, scope: FileScope | None = None) -> StoredFile | None: ...
 
-    def existing_file_ids(self, tenant_id: str, file_ids: Sequence[str], now: int) -> set[str]: ...
+    def existing_file_ids(
+        self, tenant_id: str, file_ids: Sequence[str], now: int, scope: FileScope | None = None
+    ) -> set[str]: ...
 
     def list_files(
-        self, tenant_id: str, purpose: str | None, page: PageRequest, now: int
+        self, tenant_id: str, purpose: str | None, page: PageRequest, now: int, scope: FileScope | None = None
     ) -> Page: ...
 
     def delete_file(
-        self, tenant_id: str, file_id: str, store_scope: frozenset[str] | None = None
+        self, tenant_id: str, file_id: str, scope: FileScope | None = None
     ) -> tuple[str, list[StoreRef]] | None: ...
 
     def expired_files(self, now: int, limit: int = 500) -> list[tuple[str, str]]: ...

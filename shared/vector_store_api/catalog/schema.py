@@ -271,6 +271,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE files ADD COLUMN source text;
     CREATE UNIQUE INDEX files_by_source ON files (tenant_id, source) WHERE source IS NOT NULL;
     """,
+    # 8: the key that uploaded a File (NULL: before this version, or made by bulk ingest). A key
+    # limited to some vector stores sees the Files attached to them and the ones it uploaded.
+    """
+    ALTER TABLE files ADD COLUMN uploaded_by text COLLATE "C";
+    """,
 ]
 
 

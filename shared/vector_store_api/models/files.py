@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from .common import ResponseModel
@@ -25,3 +26,12 @@ class FileObject(ResponseModel):
     status: Literal["uploaded", "processed", "error"] = "processed"
     expires_at: int | None = None
     status_details: str | None = None
+
+
+@dataclass(frozen=True)
+class FileScope:
+    """The Files a key limited to some vector stores may see: those attached to one of its stores and
+    those it uploaded. Every other File of its project answers 404, as if it did not exist."""
+
+    key_id: str
+    store_ids: frozenset[str]

@@ -1,4 +1,7 @@
-"""Files: upload, list, retrieve, delete (cascading to every store), download."""
+"""Files: upload, list, retrieve, delete (cascading to every store), download.
+
+Every read and the delete take the caller's `FileScope` (None: the whole project): a key limited to
+some vector stores sees only the Files attached to them and those it uploaded; any other is a 404."""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ from typing import BinaryIO, Callable, Iterator, cast
 
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
+from ..catalog.records import StoredFile
 from ..errors import InvalidRequest, PermissionDenied, not_found, shown
 from ..ids import FILE_PREFIX, check_id, new_id, now
 from ..models.common import DeletedObject, Page, PageRequest
-from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject
+from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject, FileScope
 from ..usage.recorder import UsageRecorder
 from ..vector_index.base import StoreRef, VectorIndexes
 from .limits import Limits, quota_checked
@@ -70,9 +74,11 @@ class FileService:
         expires_after_anchor: str | None = None,
         expires_after_seconds: int | None = None,
         size: int | None = None,
+        uploaded_by: str | None = None,
     ) -> FileObject:
         """`size`: the stream's length when known (a spooled upload), checked before anything is stored;
-        otherwise the copy stops one byte past the limit and the file is refused then."""
+        otherwise the copy stops one byte past the limit and the file is refused then. `uploaded_by`:
+        the uploading key's id (a store-scoped key sees the Files it uploaded)."""
         if purpose not in UPLOAD_PURPOSES:
             raise InvalidRequest(
                 f"Invalid value for 'purpose': '{purpose}'. Expected one of: {', '.join(UPLOAD_PURPOSES)}.",
@@ -83,7 +89,9 @@ class FileService:
         if size is not None and size > self._max_bytes:
             raise file_too_large(self._max_bytes, size)
         capped = cast(BinaryIO, _Capped(stream, self._max_bytes + 1))  # the blob stores only call read()
-        return self.create(tenant_id, filename, purpose, lambda key: self._blobs.put(key, capped), expires_after)
+        return self.create(
+            tenant_id, filename, purpose, lambda key: self._blobs.put(key, capped), expires_after, uploaded_by=uploaded_by
+        )
 
     def create(
         self,
@@ -93,6 +101,7 @@ class FileService:
         write: Callable[[str], int],
         expires_after_seconds: int | None = None,
         source: str | None = None,
+        uploaded_by: str | None = None,
     ) -> FileObject:
         """Create a File whose bytes `write(blob_key)` stores (returning their size). With `source`
         (an import's identity for the object, e.g. bulk ingest's), a File already created from it is
@@ -122,7 +131,7 @@ class FileService:
             limits = self._limits_for(tenant_id)
             with quota_checked("file"):
                 inserted = self._catalog.insert_file(
-                    tenant_id, file, blob_key, limits.quotas.max_files, limits.quotas.max_bytes, source
+                    tenant_id, file, blob_key, limits.quotas.max_files, limits.quotas.max_bytes, source, uploaded_by
                 )
         except BaseException:
             self._blobs.delete(blob_key)  # nothing half-written
@@ -152,26 +161,26 @@ class FileService:
             )
         return seconds
 
-    def list(self, tenant_id: str, purpose: str | None, page: PageRequest) -> Page:
+    def list(self, tenant_id: str, purpose: str | None, page: PageRequest, scope: FileScope | None = None) -> Page:
         if page.after is not None:
             check_id(page.after, FILE_PREFIX, "after")
-        return self._catalog.list_files(tenant_id, purpose, page, now())
+        return self._catalog.list_files(tenant_id, purpose, page, now(), scope)
 
-    def retrieve(self, tenant_id: str, file_id: str) -> FileObject:
-        return self._stored(tenant_id, file_id).object
+    def retrieve(self, tenant_id: str, file_id: str, scope: FileScope | None = None) -> FileObject:
+        return self._stored(tenant_id, file_id, scope).object
 
-    def _stored(self, tenant_id: str, file_id: str):
+    def _stored(self, tenant_id: str, file_id: str, scope: FileScope | None) -> StoredFile:
         check_id(file_id, FILE_PREFIX, "file_id")
-        stored = self._catalog.get_file(tenant_id, file_id, now())
+        stored = self._catalog.get_file(tenant_id, file_id, now(), scope)
         if stored is None:
             raise not_found("file", file_id, param="file_id")
         return stored
 
-    def delete(self, tenant_id: str, file_id: str, store_scope: frozenset[str] | None = None) -> DeletedObject:
-        """`store_scope`: a scoped key may delete a file only if every store holding it is in its scope."""
+    def delete(self, tenant_id: str, file_id: str, scope: FileScope | None = None) -> DeletedObject:
+        """A scoped key may delete a File it sees only if every store holding it is in its scope (403)."""
         check_id(file_id, FILE_PREFIX, "file_id")
         try:
-            deleted = self._catalog.delete_file(tenant_id, file_id, store_scope)
+            deleted = self._catalog.delete_file(tenant_id, file_id, scope)
         except PermissionError as error:
             raise PermissionDenied(
                 f"File {shown(file_id)} is attached to vector stores this API key cannot access ({', '.join(error.args[0])});"
@@ -189,8 +198,8 @@ class FileService:
             self._indexes.for_store(store).delete_file_chunks(store, file_id)
         self._blobs.delete(blob_key)
 
-    def content(self, tenant_id: str, file_id: str) -> tuple[FileObject, Iterator[bytes]]:
-        stored = self._stored(tenant_id, file_id)
+    def content(self, tenant_id: str, file_id: str, scope: FileScope | None = None) -> tuple[FileObject, Iterator[bytes]]:
+        stored = self._stored(tenant_id, file_id, scope)
         return stored.object, self._blobs.iter_chunks(stored.blob_key)
 
     def delete_expired(self) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models.files import FileScope
+
 ROLE_RANK: dict[str, int] = {"read": 1, "write": 2, "admin": 3}
 
 
@@ -28,3 +30,8 @@ class Principal:
 
     def may_use_store(self, store_id: str) -> bool:
         return self.vector_store_ids is None or store_id in self.vector_store_ids
+
+    @property
+    def file_scope(self) -> FileScope | None:
+        """The Files this key may see; None: every File of its project."""
+        return None if self.vector_store_ids is None else FileScope(self.key_id, self.vector_store_ids)

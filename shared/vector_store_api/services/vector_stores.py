@@ -13,6 +13,7 @@ from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX, check_id,
 from ..ingest.bounds import ParseLimits
 from ..ingest.parsers import extract_text
 from ..models.common import DeletedObject, Page, PageRequest, resolve_chunking
+from ..models.files import FileScope
 from ..models.vector_stores import (
     BatchFileParam,
     CreateFileBatchRequest,
@@ -178,13 +179,16 @@ class VectorStoreService:
         return len(expired)
 
     # ---------------------------------------------------------------- files
-    def attach(self, tenant_id: str, store_id: str, request: CreateVectorStoreFileRequest) -> VectorStoreFile:
+    def attach(
+        self, tenant_id: str, store_id: str, request: CreateVectorStoreFileRequest, scope: FileScope | None = None
+    ) -> VectorStoreFile:
+        """`scope`: the Files the caller may see; it may attach only those."""
         self.store_config(tenant_id, store_id, usable=True)
         check_id(request.file_id, FILE_PREFIX, "file_id")
         existing = self._catalog.get_attachment(tenant_id, store_id, request.file_id)
         if existing is not None:
             return existing  # attaching twice returns the existing object, counts unchanged
-        self._require_files(tenant_id, [request.file_id], "file_id")
+        self._require_files(tenant_id, [request.file_id], "file_id", scope)
         entry = NewAttachment(request.file_id, request.attributes, resolve_chunking(request.chunking_strategy))
         max_files = self._limits_for(tenant_id).quotas.max_vector_store_files
         with quota_checked("file_id"):
@@ -251,12 +255,17 @@ class VectorStoreService:
         return FileContentPage(data=[FileContent(text=text)])
 
     # -------------------------------------------------------------- batches
-    def create_batch(self, tenant_id: str, store_id: str, request: CreateFileBatchRequest) -> VectorStoreFileBatch:
+    def create_batch(
+        self, tenant_id: str, store_id: str, request: CreateFileBatchRequest, scope: FileScope | None = None
+    ) -> VectorStoreFileBatch:
+        """`scope`: the Files the caller may see; a batch naming any other attaches nothing (404)."""
         self.store_config(tenant_id, store_id, usable=True)
         entries = _unique_entries(request.entries())
         for entry in entries:
             check_id(entry.file_id, FILE_PREFIX, "file_ids" if request.file_ids is not None else "files")
-        self._require_files(tenant_id, [e.file_id for e in entries], "file_ids" if request.file_ids else "files")
+        self._require_files(
+            tenant_id, [e.file_id for e in entries], "file_ids" if request.file_ids else "files", scope
+        )
         batch_id = new_id(FILE_BATCH_PREFIX)
         attachments = [
             NewAttachment(e.file_id, e.attributes, resolve_chunking(e.chunking_strategy)) for e in entries
@@ -298,10 +307,12 @@ class VectorStoreService:
         return self.list_files(tenant_id, store_id, status, page, batch_id=batch_id)
 
     # -------------------------------------------------------------- helpers
-    def _require_files(self, tenant_id: str, file_ids: Sequence[str], param: str) -> None:
+    def _require_files(
+        self, tenant_id: str, file_ids: Sequence[str], param: str, scope: FileScope | None = None
+    ) -> None:
         if not file_ids:
             return
-        found = self._catalog.existing_file_ids(tenant_id, file_ids, now())
+        found = self._catalog.existing_file_ids(tenant_id, file_ids, now(), scope)
         missing = [file_id for file_id in file_ids if file_id not in found]
         if missing:
             raise not_found("file", missing[0], param=param)

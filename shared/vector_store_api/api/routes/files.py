@@ -11,7 +11,7 @@ from ...errors import InvalidRequest
 from ...models.common import PageRequest
 from ...models.files import FILES_LIST_MAX_LIMIT
 from ...services.files import file_too_large
-from ..deps import ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
+from ..deps import ReaderDep, ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
 from ..errors import RaisedInBody
 from ..responses import respond, respond_page
 
@@ -84,10 +84,18 @@ def create_file(
     expires_after_anchor: str | None = Form(None, alias="expires_after[anchor]"),
     expires_after_seconds: int | None = Form(None, alias="expires_after[seconds]"),
     tenant: TenantDep,
+    caller: WriterDep,
     svc: ServicesDep,
 ):
     created = svc.files.upload(
-        tenant, file.filename or "", file.file, purpose, expires_after_anchor, expires_after_seconds, size=file.size
+        tenant,
+        file.filename or "",
+        file.file,
+        purpose,
+        expires_after_anchor,
+        expires_after_seconds,
+        size=file.size,
+        uploaded_by=caller.key_id,
     )
     return respond(created)
 
@@ -100,24 +108,25 @@ def list_files(
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
     tenant: TenantDep,
+    caller: ReaderDep,
     svc: ServicesDep,
 ):
-    return respond_page(svc.files.list(tenant, purpose, PageRequest(limit, order, after)))
+    return respond_page(svc.files.list(tenant, purpose, PageRequest(limit, order, after), caller.file_scope))
 
 
 @router.get("/{file_id}")
-def retrieve_file(*, file_id: str, tenant: TenantDep, svc: ServicesDep):
-    return respond(svc.files.retrieve(tenant, file_id))
+def retrieve_file(*, file_id: str, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+    return respond(svc.files.retrieve(tenant, file_id, caller.file_scope))
 
 
 @router.delete("/{file_id}")
 def delete_file(*, file_id: str, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
-    return respond(svc.files.delete(tenant, file_id, caller.vector_store_ids))
+    return respond(svc.files.delete(tenant, file_id, caller.file_scope))
 
 
 @router.get("/{file_id}/content")
-def file_content(*, file_id: str, tenant: TenantDep, svc: ServicesDep):
-    file, chunks = svc.files.content(tenant, file_id)
+def file_content(*, file_id: str, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+    file, chunks = svc.files.content(tenant, file_id, caller.file_scope)
     return StreamingResponse(
         chunks,
         media_type="application/octet-stream",

@@ -14,6 +14,7 @@ from ..deps import (
     NewestFirstPage,
     ServicesDep,
     TenantDep,
+    WriterDep,
     json_body,
     rate_limit,
     reader,
@@ -33,9 +34,10 @@ def create_vector_store_file(
     vector_store_id: str,
     body: CreateVectorStoreFileRequest = Depends(json_body(CreateVectorStoreFileRequest)),
     tenant: TenantDep,
+    caller: WriterDep,
     svc: ServicesDep,
 ):
-    return respond(svc.stores.attach(tenant, vector_store_id, body), svc.poll_after_ms)
+    return respond(svc.stores.attach(tenant, vector_store_id, body, caller.file_scope), svc.poll_after_ms)
 
 
 @router.get("/files")
@@ -83,9 +85,10 @@ def create_file_batch(
     vector_store_id: str,
     body: CreateFileBatchRequest = Depends(json_body(CreateFileBatchRequest, MAX_BATCH_JSON_BYTES)),
     tenant: TenantDep,
+    caller: WriterDep,
     svc: ServicesDep,
 ):
-    return respond(svc.stores.create_batch(tenant, vector_store_id, body), svc.poll_after_ms)
+    return respond(svc.stores.create_batch(tenant, vector_store_id, body, caller.file_scope), svc.poll_after_ms)
 
 
 @router.get("/file_batches/{batch_id}")
