@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api.budget import Draining, RequestBudgetMiddleware
 from .api.deps import PRINCIPAL_STATE, RATE_LIMIT_STATE
 from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
 from .errors import ServerError
@@ -102,8 +103,12 @@ def create_app(
     *,
     lifespan: Any = None,
     ready: Callable[[], bool] = lambda: True,
+    request_timeout_seconds: Callable[[], float | None] = lambda: None,
+    draining: Draining | None = None,
 ) -> FastAPI:
-    """`services` returns the Services container (built lazily, once per process)."""
+    """`services` returns the Services container (built lazily, once per process).
+    `request_timeout_seconds` returns each request's time budget (read on the first request; None:
+    none); `draining` is the local server's shutdown (see api/budget.py)."""
     app = FastAPI(
         title="OpenAI-compatible Vector Stores API",
         docs_url=None,
@@ -132,5 +137,7 @@ def create_app(
         body = {"status": "ok" if up else "unavailable", "checks": {k: "ok" if v else "unavailable" for k, v in checks.items()}}
         return JSONResponse(body, status_code=200 if up else 503, headers=None if up else {"retry-after": "1"})
 
+    # Inside RequestMiddleware, so a 504 or 503 it answers carries x-request-id and is counted.
+    app.add_middleware(RequestBudgetMiddleware, timeout_seconds=request_timeout_seconds, draining=draining)
     app.add_middleware(RequestMiddleware)
     return app

@@ -92,6 +92,25 @@ class ServiceUnavailable(APIError):
         )
 
 
+class RequestTimedOut(APIError):
+    """504: the request ran past its time budget (REQUEST_TIMEOUT_SECONDS) and its work was stopped."""
+
+    status_code = 504
+    error_type = "server_error"
+
+
+def request_timed_out(seconds: float) -> RequestTimedOut:
+    return RequestTimedOut(
+        f"The request took longer than {seconds:g} s (the server's REQUEST_TIMEOUT_SECONDS) and was stopped."
+        " Retry it, or ask for less (fewer queries, a smaller file).",
+        code="timeout",
+    )
+
+
+def shutting_down(retry_after_seconds: float = 1.0) -> ServiceUnavailable:
+    return ServiceUnavailable("The server is shutting down. Please retry your request shortly.", retry_after_seconds)
+
+
 class DependencyDown(Exception):
     """A dependency (`database`, `opensearch`, `embeddings`) cannot be reached. Adapters raise it; the
     API answers 503 (ServiceUnavailable), the ingest worker retries the job later."""

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(2.0, gt=0)
     outage_probe_timeout: float = Field(1.0, gt=0)
     outage_cooldown_seconds: float = Field(1.0, gt=0)
+    # How long one request may keep the server busy: past it the work is stopped and the client gets a
+    # 504 (`timeout`). The template sets 25 s on Lambda, below API Gateway's 30 s.
+    request_timeout_seconds: float = Field(30.0, gt=0)
     # HNSW build/search parameters (pgvector defaults are m=16, ef_construction=64, ef_search=40).
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64

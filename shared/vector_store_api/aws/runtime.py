@@ -137,7 +137,12 @@ def http_handler(routers: Sequence[APIRouter], route_group: str) -> Callable[[di
 
     from ..app import create_app
 
-    asgi = Mangum(create_app(routers, services), lifespan="off")
+    def request_timeout_seconds() -> float:
+        from ..settings import get_settings
+
+        return get_settings().request_timeout_seconds
+
+    asgi = Mangum(create_app(routers, services, request_timeout_seconds=request_timeout_seconds), lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics

@@ -11,10 +11,12 @@ from typing import Any, Iterator
 
 from pgvector.psycopg import register_vector
 from psycopg import Connection, OperationalError
+from psycopg.errors import QueryCanceled
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DependencyDown
+from ..request_budget import current_budget
 from ..resilience import CircuitBreaker
 from .schema import migrate
 
@@ -165,13 +167,24 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Connection[Any]]:
+        """A pooled connection for the current request's work (its budget, see request_budget.py): a
+        stopped request gets none, and one stopped meanwhile has its running statement cancelled."""
+        budget = current_budget()
+        budget.check()
         self.breaker.check()
         timeout = self._probe_timeout if self._suspect() else self._checkout_timeout
+        remaining = budget.remaining()
+        if remaining is not None:
+            timeout = max(0.0, min(timeout, remaining))
         conn: Connection[Any] | None = None
         try:
-            with self.pool.connection(timeout=timeout) as conn:
+            with self.pool.connection(timeout=timeout) as conn, budget.on_stop(conn.cancel_safe):
                 yield conn
+        except QueryCanceled:
+            budget.check()  # cancelled because its request was stopped: say why
+            raise
         except PoolTimeout as error:
+            budget.check()
             if self._suspect():
                 raise self.breaker.failed() from error
             raise DependencyDown("the database", 1.0, "is busy: every connection is in use") from error

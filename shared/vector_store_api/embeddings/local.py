@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Sequence, cast
 
 import numpy as np
 
+from ..request_budget import checkpoint
+
 if TYPE_CHECKING:  # heavy imports stay inside the lazy loader
     from fastembed import TextEmbedding
     from fastembed.text.onnx_embedding import OnnxTextEmbedding
@@ -141,6 +143,7 @@ class LocalEmbedder:
         embedded = model.embed([windows[j] for j in order], batch_size=self.batch_size)
         out = np.empty((len(windows), self.dimension), dtype=np.float32)
         for j, vector in zip(order, embedded, strict=True):
+            checkpoint()  # between the model's batches: a stopped request or job stops here
             out[j] = vector
         return out
 

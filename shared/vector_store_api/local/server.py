@@ -81,7 +81,13 @@ def build_local_app(settings: Settings | None = None) -> FastAPI:
         finally:
             runtime.stop()
 
-    app = create_app(all_routers(), runtime.get, lifespan=lifespan, ready=lambda: runtime.services is not None)
+    app = create_app(
+        all_routers(),
+        runtime.get,
+        lifespan=lifespan,
+        ready=lambda: runtime.services is not None,
+        request_timeout_seconds=lambda: runtime.settings.request_timeout_seconds,
+    )
     app.state.runtime = runtime
     if runtime.metrics is not None:
         metrics = runtime.metrics

@@ -15,6 +15,7 @@ from ..errors import InvalidRequest, PermissionDenied, not_found, shown
 from ..ids import FILE_PREFIX, check_id, new_id, now
 from ..models.common import DeletedObject, Page, PageRequest
 from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject, FileScope
+from ..request_budget import checkpoint
 from ..usage.recorder import UsageRecorder
 from ..vector_index.base import StoreRef, VectorIndexes
 from .limits import Limits, quota_checked
@@ -29,6 +30,13 @@ def file_too_large(max_bytes: int, size: int | None = None) -> InvalidRequest:
     return InvalidRequest(f"File is too large. The maximum file size is {shown}.{found}", param="file")
 
 
+def _checked(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """A download stops when its request is stopped (the client left, or a shutdown's grace is over)."""
+    for chunk in chunks:
+        checkpoint()
+        yield chunk
+
+
 class _Capped:
     """A stream that ends after `limit` bytes, so no blob store ever copies more than that."""
 
@@ -37,6 +45,7 @@ class _Capped:
         self._left = limit
 
     def read(self, size: int = -1) -> bytes:
+        checkpoint()  # a client gone, a shutdown's grace over: stop copying
         if self._left <= 0:
             return b""
         data = self._stream.read(self._left if size < 0 else min(size, self._left))
@@ -200,7 +209,7 @@ class FileService:
 
     def content(self, tenant_id: str, file_id: str, scope: FileScope | None = None) -> tuple[FileObject, Iterator[bytes]]:
         stored = self._stored(tenant_id, file_id, scope)
-        return stored.object, self._blobs.iter_chunks(stored.blob_key)
+        return stored.object, _checked(self._blobs.iter_chunks(stored.blob_key))
 
     def delete_expired(self) -> int:
         """Remove files past their `expires_at` (they are already invisible to every query)."""
