@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # How long one request may keep the server busy: past it the work is stopped and the client gets a
     # 504 (`timeout`). The template sets 25 s on Lambda, below API Gateway's 30 s.
     request_timeout_seconds: float = Field(30.0, gt=0)
+    # Local server: on SIGTERM/SIGINT the requests running get this long to finish (new ones get a 503).
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
     # HNSW build/search parameters (pgvector defaults are m=16, ef_construction=64, ef_search=40).
     hnsw_m: int = 16
     hnsw_ef_construction: int = 64

@@ -1,10 +1,16 @@
-"""The local server process itself: crash recovery and a clean shutdown of its embedded database."""
+"""The local server process itself: crash recovery, and a graceful shutdown that stops its embedded database."""
 
 from __future__ import annotations
 
 import io
+import signal
+import threading
+import time
+from pathlib import Path
 
+import httpx
 import psycopg
+from tests.support.db import row_locked, waiting_on_locks
 from tests.support.sdk import make_client, wait_until
 from tests.support.servers import ServerProcess
 
@@ -91,3 +97,65 @@ def test_server_on_an_external_database_url(tmp_path, pg_url):
         assert row[0] == 1
     finally:
         server.stop()
+
+
+def _postmaster_pid(server: ServerProcess) -> int:
+    return int((server.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+
+
+def _process_running(pid: int) -> bool:
+    """Alive and not a zombie (an orphaned postmaster waits to be reaped by init)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_sigterm_drains_within_the_grace_period_then_stops_the_database_and_exits_0(tmp_path):
+    """Two requests in flight, each waiting in PostgreSQL on a row lock the test holds. After SIGTERM
+    new requests get a 503 while the server drains; the one whose lock goes within the grace period
+    finishes (200), the other is stopped at the end of it (503, its statement cancelled); then the
+    server stops its embedded PostgreSQL and exits 0."""
+    grace = 3.0
+    server = ServerProcess(tmp_path, EMBEDDING_PROVIDER="hash", SHUTDOWN_GRACE_SECONDS=str(grace)).start()
+    try:
+        client = make_client(server.base_url)
+        quick, slow = client.vector_stores.create(name="quick"), client.vector_stores.create(name="slow")
+        postmaster = _postmaster_pid(server)
+        answers: dict[str, httpx.Response] = {}
+
+        def rename(store_id: str) -> None:
+            answers[store_id] = httpx.post(
+                f"{server.base_url}/v1/vector_stores/{store_id}",
+                json={"name": "renamed"},
+                headers={"Authorization": f"Bearer {client.api_key}"},
+                timeout=60,
+            )
+
+        with row_locked(server, "vector_stores", quick.id) as quick_lock, row_locked(server, "vector_stores", slow.id):
+            threads = [threading.Thread(target=rename, args=(s.id,)) for s in (quick, slow)]
+            for thread in threads:
+                thread.start()
+            wait_until(lambda: len(waiting_on_locks(server)) == 2, timeout=5, interval=0.05, what="both requests")
+            signalled = time.monotonic()
+            server.process.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            late = httpx.get(f"{server.base_url}/v1/vector_stores", headers={"Authorization": "Bearer sk-late"}, timeout=5)
+            assert late.status_code == 503 and late.json()["error"]["code"] == "service_unavailable"
+            assert late.headers["retry-after"] == "1"
+            quick_lock.rollback()  # within the grace period: that request finishes
+            threads[0].join(timeout=5)
+            assert answers[quick.id].status_code == 200 and answers[quick.id].json()["name"] == "renamed"
+            threads[1].join(timeout=grace + 5)
+            stopped_after = time.monotonic() - signalled
+            assert answers[slow.id].status_code == 503, answers[slow.id].text
+            assert answers[slow.id].json()["error"]["message"].startswith("The server is shutting down")
+            assert grace - 0.5 <= stopped_after < grace + 1.5, stopped_after
+            assert server.process.wait(timeout=grace + 10) == 0
+            exited_after = time.monotonic() - signalled
+    finally:
+        server.stop()
+    print(f"SIGTERM: the left request answered 503 after {stopped_after:.2f} s, exit 0 after {exited_after:.2f} s")
+    assert exited_after < grace + 5
+    assert not _process_running(postmaster) and not database_running(server)

@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
+from ..errors import shutting_down
+from ..request_budget import RequestBudget, running_under
 from .base import IngestJob
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,10 @@ class InProcessQueue:
     The pipeline bounds the retries (it fails the file once a job has been retried for its retry
     window); while the catalog itself is down nothing can be settled, so the job waits it out. A job
     waiting for its next attempt does not hold a worker: other files go on meanwhile. On `close` the
-    jobs still waiting are abandoned; their leases run out and the stuck-ingest sweep (or the next
-    start) resumes them. A job already waiting for its first attempt is not queued twice.
+    jobs still waiting are abandoned and the running ones stopped at their next checkpoint (each runs
+    under a budget of its own, see request_budget.py); their leases run out and the stuck-ingest
+    sweep (or the next start) resumes them. A job already waiting for its first attempt is not queued
+    twice.
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class InProcessQueue:
         self._retries: list[_Retry] = []  # a heap, by due time
         self._retries_changed = threading.Condition()
         self._closing = False
+        self._running: set[RequestBudget] = set()  # the attempts running now, stopped by close()
         self._threads = [
             threading.Thread(target=self._run, name=f"ingest-worker-{i}", daemon=True) for i in range(max(1, workers))
         ]
@@ -79,11 +84,20 @@ class InProcessQueue:
             self._jobs.task_done()
 
     def _run_attempt(self, attempt: _Retry) -> None:
+        budget = RequestBudget()
+        with self._retries_changed:
+            if self._closing:
+                return
+            self._running.add(budget)
         try:
-            self._process(
-                attempt.job, token=attempt.token, first_attempt_at=attempt.first_attempt_at, final_attempt=False
-            )
+            with running_under(budget):
+                self._process(
+                    attempt.job, token=attempt.token, first_attempt_at=attempt.first_attempt_at, final_attempt=False
+                )
         except Exception as error:
+            if self._closing:
+                log.info("ingest of %s stopped by shutdown; it resumes at the next start", attempt.job.file_id)
+                return
             delay = min(self._backoff_max, self._backoff * 2 ** min(attempt.attempt - 1, 30))
             log.warning(
                 "ingest attempt %d failed (%s); retrying in %.1f s",
@@ -96,6 +110,9 @@ class InProcessQueue:
                         _Retry(time.monotonic() + delay, attempt.job, attempt.token, attempt.first_attempt_at, attempt.attempt + 1),
                     )
                     self._retries_changed.notify()
+        finally:
+            with self._retries_changed:
+                self._running.discard(budget)
 
     def _release_due_retries(self) -> None:
         with self._retries_changed:
@@ -116,12 +133,20 @@ class InProcessQueue:
             time.sleep(0.02)
         return True
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop: waiting jobs are dropped, running ones stopped; waits at most `timeout` for the workers."""
         with self._retries_changed:
             self._closing = True
             self._retries.clear()
+            running = list(self._running)
             self._retries_changed.notify()
+        for budget in running:
+            budget.stop(shutting_down())
         for _ in self._threads:
             self._jobs.put(None)
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        stuck = [thread.name for thread in self._threads if thread.is_alive()]
+        if stuck:
+            log.warning("ingest workers still busy after %.0f s (left to exit with the process): %s", timeout, stuck)
