@@ -215,3 +215,21 @@ def test_search_marks_the_store_active(services, tenant, database):
     after = services.stores.retrieve(tenant, store.id)
     assert after.last_active_at >= before + 3600
     assert after.expires_at == after.last_active_at + 86_400
+
+
+@pytest.mark.parametrize("status", ["in_progress", "cancelled", "failed"])
+def test_only_files_completed_in_the_store_are_hits(services, status):
+    """A backend without transactions (OpenSearch) holds a file's chunks for a moment while its job
+    settles, or drops them after a cancel; whatever the index holds, search reports completed files."""
+    tenant = new_tenant()
+    store = new_store(services, tenant, name="settling")
+    text, _ = TOPICS["volcano"]
+    file_id = ingest(services, services.queue, tenant, store.id, "volcano.txt", text).id
+    query = SearchRequest(query="volcano lava crater")
+    assert [hit.file_id for hit in services.search.search(tenant, store.id, query).data] == [file_id]
+
+    where = "vector_store_id = %s AND file_id = %s"
+    sql_execute(services.db, f"UPDATE vector_store_files SET status = %s WHERE {where}", (status, store.id, file_id))
+    assert services.search.search(tenant, store.id, query).data == []  # chunks still indexed, file not completed
+    sql_execute(services.db, f"UPDATE vector_store_files SET status = 'completed' WHERE {where}", (store.id, file_id))
+    assert [hit.file_id for hit in services.search.search(tenant, store.id, query).data] == [file_id]

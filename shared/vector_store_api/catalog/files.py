@@ -155,9 +155,15 @@ class FileCatalog:
             ).fetchall()
         return [(r["tenant_id"], r["id"]) for r in rows]
 
-    def filenames(self, tenant_id: str, file_ids: Iterable[str]) -> dict[str, str]:
+    def searchable_filenames(self, tenant_id: str, store_id: str, file_ids: Iterable[str]) -> dict[str, str]:
+        """Names of the files among `file_ids` that are `completed` in the store: the chunks of a
+        file being indexed, cancelled, failed, detached or deleted meanwhile are not search hits (a
+        backend without transactions, OpenSearch, briefly holds such chunks)."""
         with self._db.connection() as conn:
             rows = conn.execute(
-                "SELECT id, filename FROM files WHERE tenant_id = %s AND id = ANY(%s)", (tenant_id, list(file_ids))
+                "SELECT f.id, f.filename FROM files f JOIN vector_store_files a"
+                " ON a.file_id = f.id AND a.tenant_id = f.tenant_id"
+                " WHERE f.tenant_id = %s AND a.vector_store_id = %s AND a.status = 'completed' AND f.id = ANY(%s)",
+                (tenant_id, store_id, list(file_ids)),
             ).fetchall()
         return {r["id"]: r["filename"] for r in rows}

@@ -102,7 +102,7 @@ class SearchService:
         threshold = ranking.score_threshold if ranking else 0.0
         top = [(hit, score) for hit, score in scored if score >= threshold][:k]
 
-        filenames = self._catalog.filenames(tenant_id, {hit.file_id for hit, _ in top})
+        filenames = self._catalog.searchable_filenames(tenant_id, store_id, {hit.file_id for hit, _ in top})
         current = now()
         if config.last_active_at < current:  # at most one write per store and second
             self._catalog.touch_store(tenant_id, store_id, current)
@@ -117,6 +117,6 @@ class SearchService:
                     content=[FileContent(text=hit.text)],
                 )
                 for hit, score in top
-                if hit.file_id in filenames  # a file deleted mid-search is not reported
+                if hit.file_id in filenames  # only files `completed` in the store, at the end of the search
             ],
         )
