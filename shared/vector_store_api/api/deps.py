@@ -3,7 +3,7 @@
 Routes take them through the typed aliases at the end (`svc: ServicesDep`, `tenant: TenantDep`, ...).
 """
 
-from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -174,15 +174,22 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def json_body(model: type[M], max_bytes: int = MAX_JSON_BYTES) -> Callable[..., Any]:
-    """A dependency parsing the body as `model`: malformed JSON and bad fields are 400s; empty means {}."""
+class JsonBody(Generic[M]):
+    """A dependency parsing the body as `model`: malformed JSON and bad fields are 400s; empty means {}.
 
-    async def parse(request: Request) -> M:
-        raw = await _bounded_body(request, max_bytes)
+    The body is read by hand (bounded while it streams, OpenAI's messages), so FastAPI does not see it;
+    api/openapi.py finds these dependencies on each route and declares `model` as its request body."""
+
+    def __init__(self, model: type[M], max_bytes: int = MAX_JSON_BYTES) -> None:
+        self.model = model
+        self.max_bytes = max_bytes
+
+    async def __call__(self, request: Request) -> M:
+        raw = await _bounded_body(request, self.max_bytes)
         if not raw.strip():
             raw = b"{}"
         try:
-            body = model.model_validate_json(raw)
+            body = self.model.model_validate_json(raw)
         except ValidationError as error:
             raise from_validation_error(error) from None
         except ValueError:
@@ -197,7 +204,6 @@ def json_body(model: type[M], max_bytes: int = MAX_JSON_BYTES) -> Callable[..., 
                 )
         return body
 
-    return parse
 
 
 def _nul_path(value: Any, path: str = "") -> str | None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Optional, Self
 from pydantic import Field, StrictInt, StringConstraints, create_model, field_validator, model_validator
 
 from ..ids import VECTOR_STORE_PREFIX
-from .common import FileCounts, RequestModel, ResponseModel
+from .common import CursorPage, FileCounts, RequestModel, ResponseModel
 
 Role = Literal["read", "write", "admin"]  # ordered: services/principal.py ROLE_RANK
 MAX_SCOPED_STORES = 100
@@ -141,6 +141,26 @@ class DeletedAdminObject(ResponseModel):
     deleted: bool = True
 
 
+class ProjectApiKeyDeleted(DeletedAdminObject):
+    object: Literal["organization.project.api_key.deleted"] = "organization.project.api_key.deleted"
+
+
+class AdminApiKeyDeleted(DeletedAdminObject):
+    object: Literal["organization.admin_api_key.deleted"] = "organization.admin_api_key.deleted"
+
+
+class ProjectList(CursorPage[Project]):
+    pass
+
+
+class ProjectApiKeyList(CursorPage[ProjectApiKey]):
+    pass
+
+
+class AdminApiKeyList(CursorPage[AdminApiKey]):
+    pass
+
+
 RateLimitId = Literal["rl-requests", "rl-vector-store-writes"]
 
 
@@ -153,6 +173,10 @@ class ProjectRateLimit(ResponseModel):
     description: str
     max_requests_per_1_minute: int  # 0: unlimited
     max_tokens_per_1_minute: int = 0  # no token limits here
+
+
+class ProjectRateLimitList(CursorPage[ProjectRateLimit]):
+    pass
 
 
 class UpdateRateLimitRequest(RequestModel):
@@ -204,6 +228,10 @@ class VectorStoreStats(ResponseModel):
     usage_bytes: int
     chunk_count: int
     file_counts: FileCounts
+
+
+class VectorStoreStatsList(CursorPage[VectorStoreStats]):
+    pass
 
 
 class VectorStoreUsageResult(ResponseModel):

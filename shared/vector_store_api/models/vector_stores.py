@@ -11,6 +11,8 @@ from .common import (
     MAX_NAME_CHARS,
     Attributes,
     ChunkingStrategyParam,
+    CursorPage,
+    DeletedObject,
     FileCounts,
     Metadata,
     RequestModel,
@@ -72,6 +74,14 @@ class VectorStore(ResponseModel):
     provider_id: str | None = None
 
 
+class VectorStoreList(CursorPage[VectorStore]):
+    pass
+
+
+class VectorStoreDeleted(DeletedObject):
+    object: Literal["vector_store.deleted"] = "vector_store.deleted"
+
+
 def store_status(counts: FileCounts, expires_at: int | None, now: int) -> StoreStatus:
     """Expired once past `expires_at`; otherwise in progress while any file is."""
     if expires_at is not None and expires_at <= now:
@@ -119,6 +129,14 @@ class VectorStoreFile(ResponseModel):
     last_error: LastError | None
     attributes: dict[str, str | bool | int | float] | None = None
     chunking_strategy: StaticChunkingStrategyObject | None = None
+
+
+class VectorStoreFileList(CursorPage[VectorStoreFile]):
+    pass
+
+
+class VectorStoreFileDeleted(DeletedObject):
+    object: Literal["vector_store.file.deleted"] = "vector_store.file.deleted"
 
 
 class BatchFileParam(RequestModel):
