@@ -18,7 +18,13 @@ Role = Literal["read", "write", "admin"]  # ordered: services/principal.py ROLE_
 MAX_SCOPED_STORES = 100
 
 Name = Annotated[str, StringConstraints(max_length=256)]
-Count = Annotated[StrictInt, Field(ge=0)]
+# What the catalog's columns hold: a key's expiry is a bigint of Unix seconds (bounded at the end of
+# year 9999, so created_at + expires_in_seconds cannot overflow), its requests_per_minute an integer.
+# Past these a value was a 500 from PostgreSQL; now it is a 400 naming the bound.
+MAX_TIMESTAMP = 253_402_300_799
+MAX_INT32 = 2**31 - 1
+MAX_INT64 = 2**63 - 1
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT64)]
 # A key's secret value appears in the create response only (and is absent, not null, elsewhere).
 SHOWN_ONCE = Field(None, exclude_if=lambda value: value is None)
 
@@ -92,9 +98,9 @@ READ_ONLY_SCOPE = "api.all.read"
 
 class _KeyFields(RequestModel):
     vector_store_ids: list[str] | None = None
-    expires_at: StrictInt | None = Field(None, gt=0)
-    expires_in_seconds: StrictInt | None = Field(None, gt=0)  # OpenAI's form of expires_at
-    requests_per_minute: StrictInt | None = Field(None, ge=1)
+    expires_at: StrictInt | None = Field(None, gt=0, le=MAX_TIMESTAMP)
+    expires_in_seconds: StrictInt | None = Field(None, gt=0, le=MAX_TIMESTAMP)  # OpenAI's form of expires_at
+    requests_per_minute: StrictInt | None = Field(None, ge=1, le=MAX_INT32)
     scopes: list[str] | None = None  # OpenAI's form of role: see READ_ONLY_SCOPE
 
     _stores = field_validator("vector_store_ids")(_check_store_ids)
@@ -132,7 +138,7 @@ class AdminApiKey(_ApiKey):
 
 class CreateAdminApiKeyRequest(RequestModel):
     name: Name = ""
-    expires_in_seconds: StrictInt | None = Field(None, gt=0)
+    expires_in_seconds: StrictInt | None = Field(None, gt=0, le=MAX_TIMESTAMP)
 
 
 class DeletedAdminObject(ResponseModel):
