@@ -269,3 +269,14 @@ def test_the_command_writes_the_served_document(document: dict[str, Any], tmp_pa
 
     assert main(["--output", str(tmp_path / "openapi.json")]) == 0
     assert json.loads((tmp_path / "openapi.json").read_text()) == document
+
+
+def test_ids_are_declared_with_their_prefix(document: dict[str, Any]) -> None:
+    """The service refuses an id of another kind with a 400, so the document says which ids are valid."""
+    prefixes = {"file_id": "^file-", "vector_store_id": "^vs_", "batch_id": "^vsfb_"}
+    for method, path, operation in operations(document):
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["name"] in prefixes:
+                assert parameter["schema"]["pattern"] == prefixes[parameter["name"]], (method, path)
+    attach = document["components"]["schemas"]["CreateVectorStoreFileRequest"]["properties"]["file_id"]
+    assert attach["pattern"] == "^file-"

@@ -19,7 +19,7 @@ from ...models.files import (
     FileObject,
 )
 from ...services.files import file_too_large
-from ..deps import ReaderDep, ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
+from ..deps import FileIdPath, ReaderDep, ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
 from ..errors import RaisedInBody
 from ..openapi import BINARY_CONTENT, COMMON_ERRORS, NOT_FOUND
 from ..responses import respond, respond_page
@@ -130,17 +130,17 @@ def list_files(
 
 
 @router.get("/{file_id}", response_model=FileObject, responses=NOT_FOUND)
-def retrieve_file(*, file_id: str, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+def retrieve_file(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
     return respond(svc.files.retrieve(tenant, file_id, caller.file_scope))
 
 
 @router.delete("/{file_id}", response_model=FileDeleted, responses=NOT_FOUND)
-def delete_file(*, file_id: str, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
+def delete_file(*, file_id: FileIdPath, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
     return respond(svc.files.delete(tenant, file_id, caller.file_scope))
 
 
 @router.get("/{file_id}/content", response_class=Response, responses=NOT_FOUND | BINARY_CONTENT)
-def file_content(*, file_id: str, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+def file_content(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
     file, chunks = svc.files.content(tenant, file_id, caller.file_scope)
     return StreamingResponse(
         chunks,

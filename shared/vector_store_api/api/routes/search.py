@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from ...models.search import SearchRequest, SearchResultsPage
-from ..deps import JsonBody, ServicesDep, TenantDep, rate_limit, reader
+from ..deps import JsonBody, ServicesDep, TenantDep, VectorStoreIdPath, rate_limit, reader
 from ..openapi import COMMON_ERRORS, NOT_FOUND
 from ..responses import respond
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/v1/vector_stores", tags=["search"], dependencies=[De
 @router.post("/{vector_store_id}/search", response_model=SearchResultsPage, responses=NOT_FOUND)
 def search_vector_store(
     *,
-    vector_store_id: str,
+    vector_store_id: VectorStoreIdPath,
     body: SearchRequest = Depends(JsonBody(SearchRequest)),
     tenant: TenantDep,
     svc: ServicesDep,

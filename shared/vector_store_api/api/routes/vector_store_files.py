@@ -16,10 +16,13 @@ from ...models.vector_stores import (
 )
 from ..deps import (
     MAX_BATCH_JSON_BYTES,
+    BatchIdPath,
+    FileIdPath,
     JsonBody,
     NewestFirstPage,
     ServicesDep,
     TenantDep,
+    VectorStoreIdPath,
     WriterDep,
     rate_limit,
     reader,
@@ -43,7 +46,7 @@ StatusFilter = Literal["in_progress", "completed", "failed", "cancelled"]
 @router.post("/files", dependencies=[Depends(store_write_limit)], response_model=VectorStoreFile)
 def create_vector_store_file(
     *,
-    vector_store_id: str,
+    vector_store_id: VectorStoreIdPath,
     body: CreateVectorStoreFileRequest = Depends(JsonBody(CreateVectorStoreFileRequest)),
     tenant: TenantDep,
     caller: WriterDep,
@@ -55,7 +58,7 @@ def create_vector_store_file(
 @router.get("/files", response_model=VectorStoreFileList)
 def list_vector_store_files(
     *,
-    vector_store_id: str,
+    vector_store_id: VectorStoreIdPath,
     filter: StatusFilter | None = None,
     page: NewestFirstPage,
     tenant: TenantDep,
@@ -65,15 +68,15 @@ def list_vector_store_files(
 
 
 @router.get("/files/{file_id}", response_model=VectorStoreFile)
-def retrieve_vector_store_file(*, vector_store_id: str, file_id: str, tenant: TenantDep, svc: ServicesDep):
+def retrieve_vector_store_file(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.retrieve_file(tenant, vector_store_id, file_id), svc.poll_after_ms)
 
 
 @router.post("/files/{file_id}", dependencies=[Depends(writer)], response_model=VectorStoreFile)
 def update_vector_store_file(
     *,
-    vector_store_id: str,
-    file_id: str,
+    vector_store_id: VectorStoreIdPath,
+    file_id: FileIdPath,
     body: UpdateVectorStoreFileRequest = Depends(JsonBody(UpdateVectorStoreFileRequest)),
     tenant: TenantDep,
     svc: ServicesDep,
@@ -82,19 +85,19 @@ def update_vector_store_file(
 
 
 @router.delete("/files/{file_id}", dependencies=[Depends(writer)], response_model=VectorStoreFileDeleted)
-def delete_vector_store_file(*, vector_store_id: str, file_id: str, tenant: TenantDep, svc: ServicesDep):
+def delete_vector_store_file(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.detach(tenant, vector_store_id, file_id))
 
 
 @router.get("/files/{file_id}/content", response_model=FileContentPage)
-def vector_store_file_content(*, vector_store_id: str, file_id: str, tenant: TenantDep, svc: ServicesDep):
+def vector_store_file_content(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.file_content(tenant, vector_store_id, file_id))
 
 
 @router.post("/file_batches", dependencies=[Depends(store_write_limit)], response_model=VectorStoreFileBatch)
 def create_file_batch(
     *,
-    vector_store_id: str,
+    vector_store_id: VectorStoreIdPath,
     body: CreateFileBatchRequest = Depends(JsonBody(CreateFileBatchRequest, MAX_BATCH_JSON_BYTES)),
     tenant: TenantDep,
     caller: WriterDep,
@@ -104,20 +107,20 @@ def create_file_batch(
 
 
 @router.get("/file_batches/{batch_id}", response_model=VectorStoreFileBatch)
-def retrieve_file_batch(*, vector_store_id: str, batch_id: str, tenant: TenantDep, svc: ServicesDep):
+def retrieve_file_batch(*, vector_store_id: VectorStoreIdPath, batch_id: BatchIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.retrieve_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
 @router.post("/file_batches/{batch_id}/cancel", dependencies=[Depends(writer)], response_model=VectorStoreFileBatch)
-def cancel_file_batch(*, vector_store_id: str, batch_id: str, tenant: TenantDep, svc: ServicesDep):
+def cancel_file_batch(*, vector_store_id: VectorStoreIdPath, batch_id: BatchIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.cancel_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
 @router.get("/file_batches/{batch_id}/files", response_model=VectorStoreFileList)
 def list_file_batch_files(
     *,
-    vector_store_id: str,
-    batch_id: str,
+    vector_store_id: VectorStoreIdPath,
+    batch_id: BatchIdPath,
     filter: StatusFilter | None = None,
     page: NewestFirstPage,
     tenant: TenantDep,

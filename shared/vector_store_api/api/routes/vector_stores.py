@@ -16,6 +16,7 @@ from ..deps import (
     ReaderDep,
     ServicesDep,
     TenantDep,
+    VectorStoreIdPath,
     rate_limit,
     reader,
     unscoped_writer,
@@ -49,14 +50,14 @@ def list_vector_stores(
 
 
 @router.get("/{vector_store_id}", response_model=VectorStore, responses=NOT_FOUND)
-def retrieve_vector_store(*, vector_store_id: str, tenant: TenantDep, svc: ServicesDep):
+def retrieve_vector_store(*, vector_store_id: VectorStoreIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.retrieve(tenant, vector_store_id), svc.poll_after_ms)
 
 
 @router.post("/{vector_store_id}", dependencies=[Depends(writer)], response_model=VectorStore, responses=NOT_FOUND)
 def update_vector_store(
     *,
-    vector_store_id: str,
+    vector_store_id: VectorStoreIdPath,
     body: UpdateVectorStoreRequest = Depends(JsonBody(UpdateVectorStoreRequest)),
     tenant: TenantDep,
     svc: ServicesDep,
@@ -67,5 +68,5 @@ def update_vector_store(
 @router.delete(
     "/{vector_store_id}", dependencies=[Depends(writer)], response_model=VectorStoreDeleted, responses=NOT_FOUND
 )
-def delete_vector_store(*, vector_store_id: str, tenant: TenantDep, svc: ServicesDep):
+def delete_vector_store(*, vector_store_id: VectorStoreIdPath, tenant: TenantDep, svc: ServicesDep):
     return respond(svc.stores.delete(tenant, vector_store_id))
