@@ -11,17 +11,16 @@ from typing import Annotated, Any, Literal, Optional, Self
 
 from pydantic import Field, StrictInt, StringConstraints, create_model, field_validator, model_validator
 
-from ..ids import VECTOR_STORE_PREFIX
+from ..ids import MAX_TIMESTAMP, VECTOR_STORE_PREFIX
 from .common import CursorPage, FileCounts, RequestModel, ResponseModel
 
 Role = Literal["read", "write", "admin"]  # ordered: services/principal.py ROLE_RANK
 MAX_SCOPED_STORES = 100
 
 Name = Annotated[str, StringConstraints(max_length=256)]
-# What the catalog's columns hold: a key's expiry is a bigint of Unix seconds (bounded at the end of
-# year 9999, so created_at + expires_in_seconds cannot overflow), its requests_per_minute an integer.
-# Past these a value was a 500 from PostgreSQL; now it is a 400 naming the bound.
-MAX_TIMESTAMP = 253_402_300_799
+# What the catalog's columns hold: a key's expiry is a bigint of Unix seconds (at most MAX_TIMESTAMP,
+# so created_at + expires_in_seconds cannot overflow), its requests_per_minute an integer. Past these
+# a value was a 500 from PostgreSQL; now it is a 400 naming the bound.
 MAX_INT32 = 2**31 - 1
 MAX_INT64 = 2**63 - 1
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT64)]
@@ -255,6 +254,9 @@ class VectorStoreUsageResult(ResponseModel):
     num_chunks_embedded: int = 0
     num_tokens_embedded: int = 0
     usage_bytes: int = 0  # vector store bytes added by ingestion (OpenAI's field; not a storage snapshot)
+
+
+MAX_BUCKETS = 31  # days in one page of usage (`limit`)
 
 
 class UsageBucket(ResponseModel):

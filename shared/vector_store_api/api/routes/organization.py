@@ -8,8 +8,9 @@ endpoint; a project key with the `admin` role only its own project's, read-only 
 from fastapi import APIRouter, Depends, Query, Request
 
 from ...errors import InvalidRequest
-from ...ids import now
+from ...ids import MAX_TIMESTAMP, now
 from ...models.admin import (
+    MAX_BUCKETS,
     AdminApiKey,
     AdminApiKeyDeleted,
     AdminApiKeyList,
@@ -248,10 +249,11 @@ _USAGE_LIST_PARAMETERS = [
 def vector_store_usage(
     *,
     request: Request,
-    start_time: int,
-    end_time: int | None = None,
-    bucket_width: str = "1d",
-    limit: int = 7,
+    # Bounds documented, checked by the service (OpenAI's messages).
+    start_time: int = Query(json_schema_extra={"minimum": 0, "maximum": MAX_TIMESTAMP}),
+    end_time: int | None = Query(None, json_schema_extra={"minimum": 0, "maximum": MAX_TIMESTAMP}),
+    bucket_width: str = Query("1d", json_schema_extra={"enum": ["1d"]}),
+    limit: int = Query(7, json_schema_extra={"minimum": 1, "maximum": MAX_BUCKETS}),
     page: str | None = None,
     caller: AdminDep,
     svc: ServicesDep,
