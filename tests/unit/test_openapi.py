@@ -21,7 +21,7 @@ from vector_store_api.local.server import build_local_app
 from vector_store_api.models.common import ErrorResponse
 from vector_store_api.settings import Settings
 
-ERROR_STATUSES = {"400", "401", "403", "429", "500", "503"}
+ERROR_STATUSES = {"400", "401", "403", "429", "500", "503", "504"}
 METHODS = {"get", "post", "delete", "put", "patch"}
 
 

@@ -44,7 +44,9 @@ _ERROR_DESCRIPTIONS = {
     404: "No such object (or it belongs to another project).",
     429: "A rate limit (`type` `requests`) or a quota (`type` `insufficient_quota`) was reached.",
     500: "The server had an error (no internals are shown).",
-    503: "A dependency (database, OpenSearch, embeddings endpoint) is unavailable; retry after `Retry-After`.",
+    503: "A dependency (database, OpenSearch, embeddings endpoint) is unavailable, or the server is shutting "
+    "down; retry after `Retry-After`.",
+    504: "The request ran past its time budget (REQUEST_TIMEOUT_SECONDS) and its work was stopped.",
 }
 _RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {
@@ -71,8 +73,9 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# What any operation may answer: a bad parameter, no key, the wrong role, a rate limit, a fault, an outage.
-COMMON_ERRORS = error_responses(400, 401, 403, 429, 500, 503)
+# What any operation may answer: a bad parameter, no key, the wrong role, a rate limit, a fault, an
+# outage (or shutdown), the request's time budget spent.
+COMMON_ERRORS = error_responses(400, 401, 403, 429, 500, 503, 504)
 # Operations that look an object up by id.
 NOT_FOUND = error_responses(404)
 # A binary download (file content).
