@@ -15,12 +15,20 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .api import openapi
 from .api.budget import Draining, RequestBudgetMiddleware
 from .api.deps import PRINCIPAL_STATE, RATE_LIMIT_STATE
 from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
 from .errors import ServerError
 
 log = logging.getLogger(__name__)
+
+API_VERSION = "0.1.0"
+DESCRIPTION = (
+    "OpenAI's Files and Vector Stores API (and an organization API for projects, keys, limits and "
+    "usage), self-hosted. Authenticate with `Authorization: Bearer <API key>`; errors are OpenAI's "
+    "`{\"error\": {message, type, param, code}}`."
+)
 
 
 def all_routers() -> tuple[APIRouter, ...]:
@@ -105,17 +113,25 @@ def create_app(
     ready: Callable[[], bool] = lambda: True,
     request_timeout_seconds: Callable[[], float | None] = lambda: None,
     draining: Draining | None = None,
+    serve_openapi: bool = False,
+    serve_docs: bool = False,
 ) -> FastAPI:
     """`services` returns the Services container (built lazily, once per process).
     `request_timeout_seconds` returns each request's time budget (read on the first request; None:
-    none); `draining` is the local server's shutdown (see api/budget.py)."""
+    none); `draining` is the local server's shutdown (see api/budget.py). `serve_openapi`: the
+    OpenAPI document at /openapi.json; `serve_docs`: Swagger UI at /docs (needs the document)."""
     app = FastAPI(
         title="OpenAI-compatible Vector Stores API",
+        version=API_VERSION,
+        description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url=openapi.OPENAPI_PATH if serve_openapi else None,
+        generate_unique_id_function=openapi.operation_id,
         lifespan=lifespan,
     )
+    if serve_openapi:
+        openapi.install(app, docs=serve_docs)
     app.state.services = services
     install_error_handlers(app)
     for router in routers:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from .models.common import Error, ErrorResponse
+
 
 class APIError(Exception):
     status_code = 400
@@ -21,15 +25,10 @@ class APIError(Exception):
         self.code = code
         self.headers = headers or {}
 
-    def body(self) -> dict[str, dict[str, str | None]]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.error_type,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+    def body(self) -> dict[str, Any]:
+        """The response body: OpenAI's ErrorResponse (models/common.py, also the OpenAPI schema's)."""
+        error = Error(message=self.message, type=self.error_type, param=self.param, code=self.code)
+        return ErrorResponse(error=error).model_dump()
 
 
 class InvalidRequest(APIError):

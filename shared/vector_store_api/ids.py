@@ -59,6 +59,11 @@ def now() -> int:
     return int(time.time())
 
 
+# The last second of year 9999: the largest Unix time a request may name (Python's dates end there,
+# and created_at + a lifetime up to it still fits the catalog's bigint columns).
+MAX_TIMESTAMP = 253_402_300_799
+
+
 def check_id(value: str, prefix: str, param: str) -> None:
     """An id from a client must carry its kind's prefix: a 400 naming `param`, before any lookup."""
     if not value.startswith(prefix):

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     usage_retention_days: int = Field(400, ge=1)
     usage_flush_seconds: float = Field(5.0, gt=0)
     metrics_endpoint: bool = True  # local server: Prometheus text format at /metrics
+    # Local server: the OpenAPI document at /openapi.json, and Swagger UI at /docs (with the document).
+    openapi_enabled: bool = True
+    docs_enabled: bool = True
 
     # Ingestion
     ingest_workers: int = 2

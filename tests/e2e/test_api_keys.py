@@ -72,6 +72,24 @@ def test_admin_api_keys_are_shown_once_and_revocable(keys_server, admin):
     assert created.id not in [k.id for k in admin.admin.organization.admin_api_keys.list(limit=100).data]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/admin_api_keys", {"expires_in_seconds": 10**29}, "expires_in_seconds"),  # schemathesis found it: a 500
+        ("/projects/{project}/api_keys", {"expires_at": 2**63}, "expires_at"),
+        ("/projects/{project}/api_keys", {"requests_per_minute": 2**31}, "requests_per_minute"),
+    ],
+)
+def test_values_past_what_the_catalog_stores_are_400s(keys_server, path, body, param):
+    """A key's expiry is a bigint of seconds and its per-key limit an integer column: past them a
+    request was a 500 from PostgreSQL."""
+    project, _ = new_project(keys_server, ADMIN_API_KEY)
+    with admin_http(keys_server, ADMIN_API_KEY) as http:
+        response = http.post(path.format(project=project), json=body)
+    assert response.status_code == 400, response.text
+    assert assert_error_body(response.json())["param"] == param
+
+
 def test_project_key_value_is_shown_once_and_stored_only_as_a_hash(keys_server, admin):
     project = admin.admin.organization.projects.create(name="hashing")
     created = create_project_key(keys_server, ADMIN_API_KEY, project.id, name="ci", role="write")

@@ -82,6 +82,21 @@ def test_usage_access_rules(keys_server):
         assert inverted.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("params", "param"),
+    [
+        ({"start_time": -(2**64)}, "start_time"),  # schemathesis found it: a 500 (no such date)
+        ({"start_time": 0, "end_time": 2**62}, "end_time"),
+        ({"start_time": 0, "page": "page_9999-12-31", "limit": 7}, "page"),
+    ],
+)
+def test_times_outside_the_calendar_are_400s(keys_server, params, param):
+    with admin_http(keys_server, ADMIN_API_KEY) as http:
+        response = http.get("/usage/vector_stores", params=params)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+
+
 def test_vector_store_stats(keys_server):
     project_id, key = new_project(keys_server, ADMIN_API_KEY, "stats")
     client = make_client(keys_server.base_url, api_key=key)

@@ -3,13 +3,14 @@
 Routes take them through the typed aliases at the end (`svc: ServicesDep`, `tenant: TenantDep`, ...).
 """
 
-from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Generic, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AuthenticationFailed, InvalidRequest, PermissionDenied, RateLimited, shown
+from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX
 from ..models.common import Order, PageRequest
 from ..services.principal import Principal
 from .errors import INVALID_JSON_MESSAGE, from_validation_error
@@ -35,6 +36,18 @@ RATE_LIMIT_STATE = "rate_limit"
 # thread pool, a thread hop per dependency per request.
 async def services(request: Request) -> Services:
     return request.app.state.services()
+
+
+# --------------------------------------------------------------------------------- path ids
+def _id_with_prefix(prefix: str) -> Any:
+    """A path id, documented with its kind's prefix; not checked here: the service answers another
+    with OpenAI's 400 (`check_id`)."""
+    return Path(json_schema_extra={"pattern": f"^{prefix}"})
+
+
+FileIdPath = Annotated[str, _id_with_prefix(FILE_PREFIX)]
+VectorStoreIdPath = Annotated[str, _id_with_prefix(VECTOR_STORE_PREFIX)]
+BatchIdPath = Annotated[str, _id_with_prefix(FILE_BATCH_PREFIX)]
 
 
 # ------------------------------------------------------------------------------ who is calling
@@ -131,7 +144,7 @@ async def rate_limit(request: Request, caller: Principal = Depends(principal), s
         )
 
 
-def store_write_limit(vector_store_id: str, caller: Principal = Depends(writer), svc: Services = Depends(services)) -> None:
+def store_write_limit(vector_store_id: VectorStoreIdPath, caller: Principal = Depends(writer), svc: Services = Depends(services)) -> None:
     """Write operations per minute per vector store (attaching files and creating file batches share it).
 
     The bucket is scoped by the owning tenant, so nobody can exhaust a store they cannot see."""
@@ -174,15 +187,22 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def json_body(model: type[M], max_bytes: int = MAX_JSON_BYTES) -> Callable[..., Any]:
-    """A dependency parsing the body as `model`: malformed JSON and bad fields are 400s; empty means {}."""
+class JsonBody(Generic[M]):
+    """A dependency parsing the body as `model`: malformed JSON and bad fields are 400s; empty means {}.
 
-    async def parse(request: Request) -> M:
-        raw = await _bounded_body(request, max_bytes)
+    The body is read by hand (bounded while it streams, OpenAI's messages), so FastAPI does not see it;
+    api/openapi.py finds these dependencies on each route and declares `model` as its request body."""
+
+    def __init__(self, model: type[M], max_bytes: int = MAX_JSON_BYTES) -> None:
+        self.model = model
+        self.max_bytes = max_bytes
+
+    async def __call__(self, request: Request) -> M:
+        raw = await _bounded_body(request, self.max_bytes)
         if not raw.strip():
             raw = b"{}"
         try:
-            body = model.model_validate_json(raw)
+            body = self.model.model_validate_json(raw)
         except ValidationError as error:
             raise from_validation_error(error) from None
         except ValueError:
@@ -197,7 +217,6 @@ def json_body(model: type[M], max_bytes: int = MAX_JSON_BYTES) -> Callable[..., 
                 )
         return body
 
-    return parse
 
 
 def _nul_path(value: Any, path: str = "") -> str | None:

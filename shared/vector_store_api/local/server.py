@@ -101,6 +101,8 @@ def build_local_app(settings: Settings | None = None, draining: Draining | None 
         ready=lambda: runtime.services is not None,
         request_timeout_seconds=lambda: runtime.settings.request_timeout_seconds,
         draining=draining,
+        serve_openapi=runtime.settings.openapi_enabled,
+        serve_docs=runtime.settings.docs_enabled,
     )
     app.state.runtime = runtime
     if runtime.metrics is not None:

@@ -11,14 +11,19 @@ from typing import Annotated, Any, Literal, Optional, Self
 
 from pydantic import Field, StrictInt, StringConstraints, create_model, field_validator, model_validator
 
-from ..ids import VECTOR_STORE_PREFIX
-from .common import FileCounts, RequestModel, ResponseModel
+from ..ids import MAX_TIMESTAMP, VECTOR_STORE_PREFIX
+from .common import CursorPage, FileCounts, RequestModel, ResponseModel
 
 Role = Literal["read", "write", "admin"]  # ordered: services/principal.py ROLE_RANK
 MAX_SCOPED_STORES = 100
 
 Name = Annotated[str, StringConstraints(max_length=256)]
-Count = Annotated[StrictInt, Field(ge=0)]
+# What the catalog's columns hold: a key's expiry is a bigint of Unix seconds (at most MAX_TIMESTAMP,
+# so created_at + expires_in_seconds cannot overflow), its requests_per_minute an integer. Past these
+# a value was a 500 from PostgreSQL; now it is a 400 naming the bound.
+MAX_INT32 = 2**31 - 1
+MAX_INT64 = 2**63 - 1
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT64)]
 # A key's secret value appears in the create response only (and is absent, not null, elsewhere).
 SHOWN_ONCE = Field(None, exclude_if=lambda value: value is None)
 
@@ -92,9 +97,9 @@ READ_ONLY_SCOPE = "api.all.read"
 
 class _KeyFields(RequestModel):
     vector_store_ids: list[str] | None = None
-    expires_at: StrictInt | None = Field(None, gt=0)
-    expires_in_seconds: StrictInt | None = Field(None, gt=0)  # OpenAI's form of expires_at
-    requests_per_minute: StrictInt | None = Field(None, ge=1)
+    expires_at: StrictInt | None = Field(None, gt=0, le=MAX_TIMESTAMP)
+    expires_in_seconds: StrictInt | None = Field(None, gt=0, le=MAX_TIMESTAMP)  # OpenAI's form of expires_at
+    requests_per_minute: StrictInt | None = Field(None, ge=1, le=MAX_INT32)
     scopes: list[str] | None = None  # OpenAI's form of role: see READ_ONLY_SCOPE
 
     _stores = field_validator("vector_store_ids")(_check_store_ids)
@@ -132,13 +137,33 @@ class AdminApiKey(_ApiKey):
 
 class CreateAdminApiKeyRequest(RequestModel):
     name: Name = ""
-    expires_in_seconds: StrictInt | None = Field(None, gt=0)
+    expires_in_seconds: StrictInt | None = Field(None, gt=0, le=MAX_TIMESTAMP)
 
 
 class DeletedAdminObject(ResponseModel):
     object: str
     id: str
     deleted: bool = True
+
+
+class ProjectApiKeyDeleted(DeletedAdminObject):
+    object: Literal["organization.project.api_key.deleted"] = "organization.project.api_key.deleted"
+
+
+class AdminApiKeyDeleted(DeletedAdminObject):
+    object: Literal["organization.admin_api_key.deleted"] = "organization.admin_api_key.deleted"
+
+
+class ProjectList(CursorPage[Project]):
+    pass
+
+
+class ProjectApiKeyList(CursorPage[ProjectApiKey]):
+    pass
+
+
+class AdminApiKeyList(CursorPage[AdminApiKey]):
+    pass
 
 
 RateLimitId = Literal["rl-requests", "rl-vector-store-writes"]
@@ -153,6 +178,10 @@ class ProjectRateLimit(ResponseModel):
     description: str
     max_requests_per_1_minute: int  # 0: unlimited
     max_tokens_per_1_minute: int = 0  # no token limits here
+
+
+class ProjectRateLimitList(CursorPage[ProjectRateLimit]):
+    pass
 
 
 class UpdateRateLimitRequest(RequestModel):
@@ -206,6 +235,10 @@ class VectorStoreStats(ResponseModel):
     file_counts: FileCounts
 
 
+class VectorStoreStatsList(CursorPage[VectorStoreStats]):
+    pass
+
+
 class VectorStoreUsageResult(ResponseModel):
     """One row of a usage bucket; OpenAI's `organization.usage.vector_stores.result` plus our counters."""
 
@@ -221,6 +254,9 @@ class VectorStoreUsageResult(ResponseModel):
     num_chunks_embedded: int = 0
     num_tokens_embedded: int = 0
     usage_bytes: int = 0  # vector store bytes added by ingestion (OpenAI's field; not a storage snapshot)
+
+
+MAX_BUCKETS = 31  # days in one page of usage (`limit`)
 
 
 class UsageBucket(ResponseModel):

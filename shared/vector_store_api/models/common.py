@@ -119,9 +119,24 @@ class FileCounts(ResponseModel):
 
 
 class DeletedObject(ResponseModel):
+    """What a delete answers; each kind of object has its subclass naming its `object` (FileDeleted, ...)."""
+
     id: str
     object: str
     deleted: bool = True
+
+
+class Error(ResponseModel):
+    """OpenAI's error object: every error response's body is `{"error": Error}` (ErrorResponse)."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(ResponseModel):
+    error: Error
 
 
 T = TypeVar("T")
@@ -149,6 +164,9 @@ class PageRequest:
 
 
 class CursorPage(ResponseModel, Generic[T]):
+    """A cursor-paginated list. Each kind of object has its named subclass (FileList, ...), so the
+    OpenAPI schema and generated clients get one typed list per kind."""
+
     object: Literal["list"] = "list"
     data: list[T]
     first_id: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .common import ResponseModel
+from .common import CursorPage, DeletedObject, ResponseModel
 
 # What uploads accept; `evals` is accepted but is not in the SDK's response literal.
 UploadPurpose = Literal["assistants", "batch", "fine-tune", "vision", "user_data", "evals"]
@@ -35,3 +35,11 @@ class FileScope:
 
     key_id: str
     store_ids: frozenset[str]
+
+
+class FileList(CursorPage[FileObject]):
+    pass
+
+
+class FileDeleted(DeletedObject):
+    object: Literal["file"] = "file"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt, StrictStr, model_validator
 
+from ..ids import FILE_PREFIX
 from .common import (
     MAX_DESCRIPTION_CHARS,
     MAX_NAME_CHARS,
     Attributes,
     ChunkingStrategyParam,
+    CursorPage,
+    DeletedObject,
     FileCounts,
     Metadata,
     RequestModel,
@@ -20,6 +23,9 @@ from .common import (
 
 MAX_FILE_IDS_ON_CREATE = 500
 MAX_BATCH_FILES = 2000
+
+# A file id in a request body, documented with its prefix; the service checks it (OpenAI's 400 message).
+FileIdParam = Annotated[StrictStr, Field(json_schema_extra={"pattern": f"^{FILE_PREFIX}"})]
 
 StoreStatus = Literal["expired", "in_progress", "completed"]
 BatchStatus = Literal["in_progress", "completed", "cancelled", "failed"]
@@ -38,7 +44,7 @@ class StoreExpiresAfterObject(ResponseModel):
 class CreateVectorStoreRequest(RequestModel):
     name: StrictStr | None = Field(default=None, max_length=MAX_NAME_CHARS)
     description: StrictStr | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
-    file_ids: list[StrictStr] | None = Field(default=None, max_length=MAX_FILE_IDS_ON_CREATE)
+    file_ids: list[FileIdParam] | None = Field(default=None, max_length=MAX_FILE_IDS_ON_CREATE)
     chunking_strategy: ChunkingStrategyParam | None = None
     expires_after: StoreExpiresAfter | None = None
     metadata: Metadata | None = None
@@ -72,6 +78,14 @@ class VectorStore(ResponseModel):
     provider_id: str | None = None
 
 
+class VectorStoreList(CursorPage[VectorStore]):
+    pass
+
+
+class VectorStoreDeleted(DeletedObject):
+    object: Literal["vector_store.deleted"] = "vector_store.deleted"
+
+
 def store_status(counts: FileCounts, expires_at: int | None, now: int) -> StoreStatus:
     """Expired once past `expires_at`; otherwise in progress while any file is."""
     if expires_at is not None and expires_at <= now:
@@ -91,7 +105,7 @@ def batch_status(cancelled: bool, counts: FileCounts) -> BatchStatus:
 
 
 class CreateVectorStoreFileRequest(RequestModel):
-    file_id: StrictStr
+    file_id: FileIdParam
     attributes: Attributes | None = None
     chunking_strategy: ChunkingStrategyParam | None = None
 
@@ -121,14 +135,22 @@ class VectorStoreFile(ResponseModel):
     chunking_strategy: StaticChunkingStrategyObject | None = None
 
 
+class VectorStoreFileList(CursorPage[VectorStoreFile]):
+    pass
+
+
+class VectorStoreFileDeleted(DeletedObject):
+    object: Literal["vector_store.file.deleted"] = "vector_store.file.deleted"
+
+
 class BatchFileParam(RequestModel):
-    file_id: StrictStr
+    file_id: FileIdParam
     attributes: Attributes | None = None
     chunking_strategy: ChunkingStrategyParam | None = None
 
 
 class CreateFileBatchRequest(RequestModel):
-    file_ids: list[StrictStr] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_FILES)
+    file_ids: list[FileIdParam] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_FILES)
     files: list[BatchFileParam] | None = Field(default=None, min_length=1, max_length=MAX_BATCH_FILES)
     attributes: Attributes | None = None
     chunking_strategy: ChunkingStrategyParam | None = None

@@ -13,8 +13,15 @@ from ..catalog.ports import FileRecords
 from ..catalog.records import StoredFile
 from ..errors import InvalidRequest, PermissionDenied, not_found, shown
 from ..ids import FILE_PREFIX, check_id, new_id, now
-from ..models.common import DeletedObject, Page, PageRequest
-from ..models.files import FILE_EXPIRY_MAX_SECONDS, FILE_EXPIRY_MIN_SECONDS, UPLOAD_PURPOSES, FileObject, FileScope
+from ..models.common import Page, PageRequest
+from ..models.files import (
+    FILE_EXPIRY_MAX_SECONDS,
+    FILE_EXPIRY_MIN_SECONDS,
+    UPLOAD_PURPOSES,
+    FileDeleted,
+    FileObject,
+    FileScope,
+)
 from ..request_budget import checkpoint
 from ..usage.recorder import UsageRecorder
 from ..vector_index.base import StoreRef, VectorIndexes
@@ -185,7 +192,7 @@ class FileService:
             raise not_found("file", file_id, param="file_id")
         return stored
 
-    def delete(self, tenant_id: str, file_id: str, scope: FileScope | None = None) -> DeletedObject:
+    def delete(self, tenant_id: str, file_id: str, scope: FileScope | None = None) -> FileDeleted:
         """A scoped key may delete a File it sees only if every store holding it is in its scope (403)."""
         check_id(file_id, FILE_PREFIX, "file_id")
         try:
@@ -200,7 +207,7 @@ class FileService:
         if deleted is None:
             raise not_found("file", file_id, param="file_id")
         self._remove_everywhere(file_id, *deleted)
-        return DeletedObject(id=file_id, object="file", deleted=True)
+        return FileDeleted(id=file_id)
 
     def _remove_everywhere(self, file_id: str, blob_key: str, stores: list[StoreRef]) -> None:
         for store in stores:

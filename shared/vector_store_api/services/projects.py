@@ -17,13 +17,14 @@ from ..ids import ADMIN_KEY_PREFIX, KEY_PREFIX, PROJECT_KEY_PREFIX, PROJECT_PREF
 from ..models.admin import (
     READ_ONLY_SCOPE,
     AdminApiKey,
+    AdminApiKeyDeleted,
     CreateAdminApiKeyRequest,
     CreateProjectApiKeyRequest,
     CreateProjectRequest,
-    DeletedAdminObject,
     KeyOwner,
     Project,
     ProjectApiKey,
+    ProjectApiKeyDeleted,
     ProjectQuotas,
     ProjectRateLimit,
     QuotaUsage,
@@ -188,12 +189,12 @@ class ProjectService:
             raise NotFound(f"No API key found with id '{shown(key_id)}'.", param="key_id")
         return _to_project_key(row, project["archived_at"] is None)
 
-    def revoke_key(self, principal: Principal, project_id: str, key_id: str) -> DeletedAdminObject:
+    def revoke_key(self, principal: Principal, project_id: str, key_id: str) -> ProjectApiKeyDeleted:
         self.administered_project(principal, project_id)
         if not self._accounts.revoke_key(project_id, key_id, now()):
             raise NotFound(f"No API key found with id '{shown(key_id)}'.", param="key_id")
         self._auth.forget_cached()
-        return DeletedAdminObject(object="organization.project.api_key.deleted", id=key_id)
+        return ProjectApiKeyDeleted(id=key_id)
 
     # ------------------------------------------------------------------ admin keys
     def create_admin_key(self, principal: Principal | None, body: CreateAdminApiKeyRequest) -> AdminApiKey:
@@ -226,13 +227,13 @@ class ProjectService:
         require_org_admin(principal)
         return _to_admin_key(self._key(None, key_id))
 
-    def revoke_admin_key(self, principal: Principal | None, key_id: str) -> DeletedAdminObject:
+    def revoke_admin_key(self, principal: Principal | None, key_id: str) -> AdminApiKeyDeleted:
         if principal is not None:
             require_org_admin(principal)
         if not self._accounts.revoke_key(None, key_id, now()):
             raise NotFound(f"No admin API key found with id '{shown(key_id)}'.", param="key_id")
         self._auth.forget_cached()
-        return DeletedAdminObject(object="organization.admin_api_key.deleted", id=key_id)
+        return AdminApiKeyDeleted(id=key_id)
 
     # ------------------------------------------------------------------ rate limits and quotas
     def rate_limits(self, principal: Principal, project_id: str) -> list[ProjectRateLimit]:

@@ -8,15 +8,14 @@ from datetime import date, timedelta
 from typing import Sequence
 
 from ..errors import InvalidRequest
-from ..ids import USAGE_PAGE_PREFIX
-from ..models.admin import UsageBucket, UsagePage, VectorStoreUsageResult
+from ..ids import MAX_TIMESTAMP, USAGE_PAGE_PREFIX
+from ..models.admin import MAX_BUCKETS, UsageBucket, UsagePage, VectorStoreUsageResult
 from ..usage import base
 from ..usage.base import TENANT_TOTAL, UsageStore
 from ..usage.recorder import UsageRecorder, utc_day
 
 DAY = 86_400
 GROUP_BY = ("project_id", "vector_store_id")
-MAX_BUCKETS = 31
 
 
 def _day_start(day: date) -> int:
@@ -66,6 +65,13 @@ class UsageService:
                 )
         if not 1 <= limit <= MAX_BUCKETS:
             raise InvalidRequest(f"'limit' must be between 1 and {MAX_BUCKETS}.", param="limit", code="invalid_value")
+        for name, value in (("start_time", start_time), ("end_time", end_time)):
+            if value is not None and not 0 <= value <= MAX_TIMESTAMP:
+                raise InvalidRequest(
+                    f"Invalid '{name}': {value}. Expected Unix seconds from 0 to {MAX_TIMESTAMP}.",
+                    param=name,
+                    code="invalid_value",
+                )
         end = end_time if end_time is not None else now
         if end <= start_time:
             raise InvalidRequest("'end_time' must be after 'start_time'.", param="end_time", code="invalid_value")
@@ -76,7 +82,10 @@ class UsageService:
             except ValueError:
                 raise InvalidRequest(f"Invalid 'page': '{page}'.", param="page", code="invalid_value") from None
         last_of_range = date.fromisoformat(utc_day(end - 1))
-        last = min(last_of_range, first + timedelta(days=limit - 1))
+        try:
+            last = min(last_of_range, first + timedelta(days=limit - 1))
+        except OverflowError:  # a page cursor at the end of the calendar
+            raise InvalidRequest(f"Invalid 'page': '{page}'.", param="page", code="invalid_value") from None
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
         self._recorder.flush()  # what this process counted so far is part of the answer

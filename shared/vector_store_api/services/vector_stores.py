@@ -12,7 +12,7 @@ from ..errors import InsufficientQuota, InvalidRequest, NotFound, not_found, sho
 from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX, check_id, new_id, now
 from ..ingest.bounds import ParseLimits
 from ..ingest.parsers import extract_text
-from ..models.common import DeletedObject, Page, PageRequest, resolve_chunking
+from ..models.common import Page, PageRequest, resolve_chunking
 from ..models.files import FileScope
 from ..models.vector_stores import (
     BatchFileParam,
@@ -24,8 +24,10 @@ from ..models.vector_stores import (
     LastError,
     UpdateVectorStoreRequest,
     VectorStore,
+    VectorStoreDeleted,
     VectorStoreFile,
     VectorStoreFileBatch,
+    VectorStoreFileDeleted,
 )
 from ..queue.base import IngestJob, IngestQueue
 from ..vector_index.base import StoreRef, VectorIndexes
@@ -152,11 +154,11 @@ class VectorStoreService:
         self._catalog.update_store(tenant_id, store_id, changes)
         return self.retrieve(tenant_id, store_id)
 
-    def delete(self, tenant_id: str, store_id: str) -> DeletedObject:
+    def delete(self, tenant_id: str, store_id: str) -> VectorStoreDeleted:
         config = self.store_config(tenant_id, store_id)
         self._catalog.delete_store(tenant_id, store_id)
         self._indexes.for_store(config.ref).delete_store(config.ref)
-        return DeletedObject(id=store_id, object="vector_store.deleted", deleted=True)
+        return VectorStoreDeleted(id=store_id)
 
     def store_config(self, tenant_id: str, store_id: str, *, usable: bool = False) -> StoreConfig:
         """The store's configuration; with `usable`, an expired store is an error."""
@@ -235,13 +237,13 @@ class VectorStoreService:
         self._indexes.for_store(config.ref).update_attributes(config.ref, file_id, attributes)
         return updated
 
-    def detach(self, tenant_id: str, store_id: str, file_id: str) -> DeletedObject:
+    def detach(self, tenant_id: str, store_id: str, file_id: str) -> VectorStoreFileDeleted:
         config = self.store_config(tenant_id, store_id)
         check_id(file_id, FILE_PREFIX, "file_id")
         if not self._catalog.detach(tenant_id, store_id, file_id):
             raise NotFound(f"No file found with id '{shown(file_id)}' in vector store '{shown(store_id)}'.", param="file_id")
         self._indexes.for_store(config.ref).delete_file_chunks(config.ref, file_id)
-        return DeletedObject(id=file_id, object="vector_store.file.deleted", deleted=True)
+        return VectorStoreFileDeleted(id=file_id)
 
     def file_content(self, tenant_id: str, store_id: str, file_id: str) -> FileContentPage:
         """The parsed text of a processed file (empty while it is processing or if it failed)."""

@@ -9,10 +9,19 @@ from starlette.types import Message, Receive
 
 from ...errors import InvalidRequest
 from ...models.common import PageRequest
-from ...models.files import FILES_LIST_MAX_LIMIT
+from ...models.files import (
+    FILE_EXPIRY_MAX_SECONDS,
+    FILE_EXPIRY_MIN_SECONDS,
+    FILES_LIST_MAX_LIMIT,
+    UPLOAD_PURPOSES,
+    FileDeleted,
+    FileList,
+    FileObject,
+)
 from ...services.files import file_too_large
-from ..deps import ReaderDep, ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
+from ..deps import FileIdPath, ReaderDep, ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
 from ..errors import RaisedInBody
+from ..openapi import BINARY_CONTENT, COMMON_ERRORS, NOT_FOUND
 from ..responses import respond, respond_page
 
 # Room for the multipart framing and the small form fields around the file (purpose, expires_after):
@@ -62,6 +71,7 @@ router = APIRouter(
     tags=["files"],
     dependencies=[Depends(reader), Depends(rate_limit)],
     route_class=BoundedBodyRoute,
+    responses=COMMON_ERRORS,
 )
 
 
@@ -76,13 +86,18 @@ async def one_file_part(request: Request) -> None:
         )
 
 
-@router.post("", dependencies=[Depends(writer), Depends(one_file_part)])
+@router.post("", dependencies=[Depends(writer), Depends(one_file_part)], response_model=FileObject)
 def create_file(
     *,
     file: UploadFile = File(...),
-    purpose: str = Form(...),
-    expires_after_anchor: str | None = Form(None, alias="expires_after[anchor]"),
-    expires_after_seconds: int | None = Form(None, alias="expires_after[seconds]"),
+    # Checked by the service (OpenAI's message); the schema lists what it accepts.
+    purpose: str = Form(..., json_schema_extra={"enum": list(UPLOAD_PURPOSES)}),
+    expires_after_anchor: str | None = Form(None, alias="expires_after[anchor]", json_schema_extra={"enum": ["created_at"]}),
+    expires_after_seconds: int | None = Form(
+        None,
+        alias="expires_after[seconds]",
+        json_schema_extra={"minimum": FILE_EXPIRY_MIN_SECONDS, "maximum": FILE_EXPIRY_MAX_SECONDS},
+    ),
     tenant: TenantDep,
     caller: WriterDep,
     svc: ServicesDep,
@@ -100,7 +115,7 @@ def create_file(
     return respond(created)
 
 
-@router.get("")
+@router.get("", response_model=FileList)
 def list_files(
     *,
     purpose: str | None = None,
@@ -114,18 +129,18 @@ def list_files(
     return respond_page(svc.files.list(tenant, purpose, PageRequest(limit, order, after), caller.file_scope))
 
 
-@router.get("/{file_id}")
-def retrieve_file(*, file_id: str, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+@router.get("/{file_id}", response_model=FileObject, responses=NOT_FOUND)
+def retrieve_file(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
     return respond(svc.files.retrieve(tenant, file_id, caller.file_scope))
 
 
-@router.delete("/{file_id}")
-def delete_file(*, file_id: str, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
+@router.delete("/{file_id}", response_model=FileDeleted, responses=NOT_FOUND)
+def delete_file(*, file_id: FileIdPath, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
     return respond(svc.files.delete(tenant, file_id, caller.file_scope))
 
 
-@router.get("/{file_id}/content")
-def file_content(*, file_id: str, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+@router.get("/{file_id}/content", response_class=Response, responses=NOT_FOUND | BINARY_CONTENT)
+def file_content(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
     file, chunks = svc.files.content(tenant, file_id, caller.file_scope)
     return StreamingResponse(
         chunks,
