@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from psycopg.types.json import Jsonb
 
 from ..models.common import Page
 from .database import Database
 from .paging import PageRequest, keyset, trim_page
+from .records import KeyRow, ProjectRow, one_row
 
 _KEY_COLUMNS = (
     "k.id, k.project_id, k.name, k.role, k.vector_store_ids, k.requests_per_minute, k.redacted_value,"
@@ -22,12 +23,13 @@ class KeyMatch:
     """What authentication needs about a presented key: the key row (None when unknown), its
     project's state and limits, and whether any key exists at all (key checking is on)."""
 
-    key: dict[str, Any] | None
+    key: KeyRow | None
     project_archived: bool
     project_limits: dict[str, Any]
     keys_exist: bool
 
 
+# The queries below select exactly the columns of ProjectRow and KeyRow, hence the casts.
 class Accounts:
     def __init__(self, db: Database):
         self._db = db
@@ -35,15 +37,15 @@ class Accounts:
     # ------------------------------------------------------------------ authentication
     def match_key(self, key_hash: str) -> KeyMatch:
         with self._db.connection() as conn:
-            row = conn.execute(
+            row = one_row(conn.execute(
                 f"SELECT {_KEY_COLUMNS}, p.archived_at AS project_archived_at, p.limits AS project_limits,"
                 " EXISTS (SELECT 1 FROM api_keys) AS keys_exist"
                 " FROM (SELECT 1) one"
                 " LEFT JOIN api_keys k ON k.key_hash = %s"
                 " LEFT JOIN projects p ON p.id = k.project_id",
                 (key_hash,),
-            ).fetchone()
-        key = {name: row[name] for name in _key_names()} if row["id"] is not None else None
+            ))
+        key = cast(KeyRow, {name: row[name] for name in _key_names()}) if row["id"] is not None else None
         return KeyMatch(key, row["project_archived_at"] is not None, row["project_limits"] or {}, row["keys_exist"])
 
     def touch_key(self, key_id: str, now: int, every_seconds: int = 60) -> None:
@@ -55,17 +57,19 @@ class Accounts:
             )
 
     # ------------------------------------------------------------------ projects
-    def insert_project(self, project_id: str, name: str, now: int) -> dict[str, Any]:
+    def insert_project(self, project_id: str, name: str, now: int) -> ProjectRow:
         with self._db.connection() as conn:
-            return conn.execute(
+            return cast(ProjectRow, one_row(conn.execute(
                 "INSERT INTO projects (id, name, created_at) VALUES (%s, %s, %s) RETURNING *", (project_id, name, now)
-            ).fetchone()
+            )))
 
-    def get_project(self, project_id: str) -> dict[str, Any] | None:
+    def get_project(self, project_id: str) -> ProjectRow | None:
         with self._db.connection() as conn:
-            return conn.execute("SELECT * FROM projects WHERE id = %s", (project_id,)).fetchone()
+            return cast(ProjectRow | None, conn.execute("SELECT * FROM projects WHERE id = %s", (project_id,)).fetchone())
 
-    def list_projects(self, page: PageRequest, include_archived: bool, only: Sequence[str] | None = None) -> Page:
+    def list_projects(
+        self, page: PageRequest, include_archived: bool, only: Sequence[str] | None = None
+    ) -> Page[ProjectRow]:
         where, params, order_by, reverse = keyset("id", page.order, page.after, page.before)
         filters = "" if include_archived else " AND archived_at IS NULL"
         if only is not None:
@@ -76,18 +80,18 @@ class Accounts:
                 [*([list(only)] if only is not None else []), *params, page.limit + 1],
             ).fetchall()
         rows, has_more = trim_page(rows, page.limit, reverse)
-        return Page(rows, has_more)
+        return Page(cast(list[ProjectRow], rows), has_more)
 
     def all_project_ids(self) -> list[str]:
         with self._db.connection() as conn:
             return [r["id"] for r in conn.execute("SELECT id FROM projects ORDER BY id").fetchall()]
 
-    def update_project(self, project_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    def update_project(self, project_id: str, changes: dict[str, Any]) -> ProjectRow | None:
         columns = ", ".join(f"{name} = %s" for name in changes)
         with self._db.connection() as conn:
-            return conn.execute(
+            return cast(ProjectRow | None, conn.execute(
                 f"UPDATE projects SET {columns} WHERE id = %s RETURNING *", [*changes.values(), project_id]
-            ).fetchone()
+            ).fetchone())
 
     def update_limits(self, project_id: str, changes: dict[str, int | None]) -> dict[str, Any] | None:
         """Merge `changes` into the project's limits; a None value removes the override."""
@@ -101,27 +105,27 @@ class Accounts:
         return None if row is None else row["limits"]
 
     # ------------------------------------------------------------------ keys
-    def insert_key(self, row: dict[str, Any]) -> dict[str, Any]:
+    def insert_key(self, row: dict[str, Any]) -> KeyRow:
         columns = ", ".join(row)
         placeholders = ", ".join(["%s"] * len(row))
         with self._db.connection() as conn:
-            return conn.execute(
+            return cast(KeyRow, one_row(conn.execute(
                 f"INSERT INTO api_keys ({columns}) VALUES ({placeholders}) RETURNING {_KEY_COLUMNS.replace('k.', '')}",
                 list(row.values()),
-            ).fetchone()
+            )))
 
-    def get_key(self, project_id: str | None, key_id: str) -> dict[str, Any] | None:
+    def get_key(self, project_id: str | None, key_id: str) -> KeyRow | None:
         """A live (not revoked) key of the project; project None: an organization admin key."""
         with self._db.connection() as conn:
-            return conn.execute(
+            return cast(KeyRow | None, conn.execute(
                 f"SELECT {_KEY_COLUMNS} FROM api_keys k WHERE k.id = %s AND k.project_id IS NOT DISTINCT FROM %s"
                 " AND k.revoked_at IS NULL",
                 (key_id, project_id),
-            ).fetchone()
+            ).fetchone())
 
     def list_keys(
         self, project_id: str | None, page: PageRequest
-    ) -> Page:
+    ) -> Page[KeyRow]:
         where, params, order_by, reverse = keyset("k.id", page.order, page.after, page.before)
         with self._db.connection() as conn:
             rows = conn.execute(
@@ -130,16 +134,16 @@ class Accounts:
                 [project_id, *params, page.limit + 1],
             ).fetchall()
         rows, has_more = trim_page(rows, page.limit, reverse)
-        return Page(rows, has_more)
+        return Page(cast(list[KeyRow], rows), has_more)
 
-    def update_key(self, project_id: str | None, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    def update_key(self, project_id: str | None, key_id: str, changes: dict[str, Any]) -> KeyRow | None:
         columns = ", ".join(f"{name} = %s" for name in changes)
         with self._db.connection() as conn:
-            return conn.execute(
+            return cast(KeyRow | None, conn.execute(
                 f"UPDATE api_keys k SET {columns} WHERE k.id = %s AND k.project_id IS NOT DISTINCT FROM %s"
                 f" AND k.revoked_at IS NULL RETURNING {_KEY_COLUMNS}",
                 [*changes.values(), key_id, project_id],
-            ).fetchone()
+            ).fetchone())
 
     def revoke_key(self, project_id: str | None, key_id: str, now: int) -> bool:
         """Revoked keys stay (so a later use can be told it was revoked) but are never listed again."""

@@ -12,7 +12,7 @@ from ..models.vector_stores import LastError, VectorStoreFile
 from .database import Database
 from .paging import PageRequest, Row, keyset, trim_page
 from .quotas import QuotaExceeded, lock_quotas, over_limit
-from .records import ATTACHMENT_COLUMNS, Attachment, NewAttachment, to_attachment, to_store_config
+from .records import ATTACHMENT_COLUMNS, Attachment, NewAttachment, one_row, to_attachment, to_store_config
 
 
 def insert_attachments(
@@ -30,13 +30,13 @@ def insert_attachments(
         return []
     if max_store_files:
         lock_quotas(conn, tenant_id)
-        row = conn.execute(
+        row = one_row(conn.execute(
             "SELECT (SELECT count(*) FROM vector_store_files WHERE vector_store_id = %s) AS attached,"
             "       (SELECT count(*) FROM unnest(%s::text[]) AS t(file_id) WHERE NOT EXISTS ("
             "           SELECT 1 FROM vector_store_files f WHERE f.vector_store_id = %s AND f.file_id = t.file_id"
             "       )) AS adding",
             (store_id, [e.file_id for e in entries], store_id),
-        ).fetchone()
+        ))
         if over_limit(row["attached"], row["adding"], max_store_files):
             raise QuotaExceeded(
                 f"Vector store file quota exceeded: {store_id} has {row['attached']} of its {max_store_files}"
@@ -117,7 +117,7 @@ class AttachmentCatalog:
         status: str | None,
         page: PageRequest,
         batch_id: str | None = None,
-    ) -> Page:
+    ) -> Page[VectorStoreFile]:
         """List a store's files, or a batch's files, in attachment order."""
         with self._db.connection() as conn:
             if batch_id is None:
@@ -132,7 +132,7 @@ class AttachmentCatalog:
                 scope_sql, scope_params = " AND b.batch_id = %s", [batch_id]
                 cursor_sql = "SELECT seq FROM file_batch_files WHERE batch_id = %s AND file_id = %s"
                 cursor_scope = batch_id
-            cursors = []
+            cursors: list[int | None] = []
             for name, value in (("after", page.after), ("before", page.before)):
                 if value is None:
                     cursors.append(None)
@@ -193,14 +193,15 @@ class AttachmentCatalog:
             ).rowcount
             if not claimed:
                 return None
-            row = conn.execute(
+            # The row just claimed, locked by this transaction: it is there.
+            row = one_row(conn.execute(
                 "SELECT f.status, f.attributes, f.chunk_size, f.chunk_overlap, f.resumes, fi.filename, fi.blob_key, s.*"
                 " FROM vector_store_files f"
                 " JOIN files fi ON fi.id = f.file_id"
                 " JOIN vector_stores s ON s.id = f.vector_store_id"
                 " WHERE f.vector_store_id = %s AND f.file_id = %s",
                 (store_id, file_id),
-            ).fetchone()
+            ))
         return Attachment(
             tenant_id=tenant_id,
             store=to_store_config(row, now),
@@ -240,14 +241,14 @@ class AttachmentCatalog:
         with self._db.connection() as conn, conn.transaction():
             if max_chunks or max_store_chunks or max_store_bytes:
                 lock_quotas(conn, tenant_id)
-                used = conn.execute(
+                used = one_row(conn.execute(
                     "SELECT coalesce(sum(chunk_count), 0)::bigint AS chunks,"
                     "       coalesce(sum(chunk_count) FILTER (WHERE vector_store_id = %s), 0)::bigint AS store_chunks,"
                     "       coalesce(sum(usage_bytes) FILTER (WHERE vector_store_id = %s), 0)::bigint AS store_bytes"
                     " FROM vector_store_files WHERE tenant_id = %s AND status IN ('in_progress', 'completed')"
                     " AND NOT (vector_store_id = %s AND file_id = %s)",
                     (store_id, store_id, tenant_id, store_id, file_id),
-                ).fetchone()
+                ))
                 if over_limit(used["store_chunks"], chunks, max_store_chunks):
                     return (
                         f"Vector store chunk quota exceeded: the file has {chunks} chunks and the vector store holds"

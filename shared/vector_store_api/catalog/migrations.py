@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .database import Database
-from .records import STORE_CONFIG_SELECT, StoreConfig, to_store_config
+from .records import STORE_CONFIG_SELECT, StoreConfig, one_row, to_store_config
 
 
 class MigrationCatalog:
@@ -30,12 +30,12 @@ class MigrationCatalog:
 
     def begin_migration(self, store_id: str, source: str, target: str, now: int) -> None:
         with self._db.connection() as conn:
-            row = conn.execute(
+            row = one_row(conn.execute(
                 "INSERT INTO store_migrations (vector_store_id, source, target, started_at) VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT (vector_store_id) DO UPDATE SET vector_store_id = EXCLUDED.vector_store_id"
                 " RETURNING source, target",
                 (store_id, source, target, now),
-            ).fetchone()
+            ))
         if (row["source"], row["target"]) != (source, target):
             raise RuntimeError(
                 f"store {store_id} has an unfinished move {row['source']} -> {row['target']}; finish that first"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Literal, Protocol, Sequence
 
-from ..models.admin import QuotaUsage
+from ..models.admin import QuotaUsage, VectorStoreStats
 from ..models.common import Page
 from ..models.files import FileObject, FileScope
 from ..models.vector_stores import LastError, VectorStore, VectorStoreFile, VectorStoreFileBatch
@@ -41,7 +41,7 @@ class FileRecords(Protocol):
 
     def list_files(
         self, tenant_id: str, purpose: str | None, page: PageRequest, now: int, scope: FileScope | None = None
-    ) -> Page: ...
+    ) -> Page[FileObject]: ...
 
     def delete_file(
         self, tenant_id: str, file_id: str, scope: FileScope | None = None
@@ -80,9 +80,9 @@ class StoreRecords(Protocol):
         page: PageRequest,
         now: int,
         only: Iterable[str] | None = None,
-    ) -> Page: ...
+    ) -> Page[VectorStore]: ...
 
-    def store_stats(self, tenant_id: str, page: PageRequest) -> Page: ...
+    def store_stats(self, tenant_id: str, page: PageRequest) -> Page[VectorStoreStats]: ...
 
     def update_store(self, tenant_id: str, store_id: str, changes: dict[str, Any]) -> bool: ...
 
@@ -109,7 +109,7 @@ class AttachmentRecords(Protocol):
         status: str | None,
         page: PageRequest,
         batch_id: str | None = None,
-    ) -> Page: ...
+    ) -> Page[VectorStoreFile]: ...
 
     def update_attributes(
         self, tenant_id: str, store_id: str, file_id: str, attributes: dict[str, Any] | None

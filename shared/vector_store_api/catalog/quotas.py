@@ -7,6 +7,7 @@ from psycopg import Connection
 from ..models.admin import QuotaUsage
 from .database import Database
 from .paging import Row
+from .records import one_row
 
 
 class QuotaExceeded(Exception):
@@ -29,11 +30,11 @@ class QuotaCatalog:
     def quota_usage(self, tenant_id: str, now: int) -> QuotaUsage:
         """What a tenant stores now: files and their bytes, and chunks in every store (reserved included)."""
         with self._db.connection() as conn:
-            row = conn.execute(
+            row = one_row(conn.execute(
                 "SELECT f.files, f.bytes, (SELECT coalesce(sum(chunk_count), 0)::bigint FROM vector_store_files"
                 "         WHERE tenant_id = %s AND status IN ('in_progress', 'completed')) AS chunks"
                 " FROM (SELECT count(*) AS files, coalesce(sum(bytes), 0)::bigint AS bytes FROM files"
                 "       WHERE tenant_id = %s AND (expires_at IS NULL OR expires_at > %s)) f",
                 (tenant_id, tenant_id, now),
-            ).fetchone()
+            ))
         return QuotaUsage(files=row["files"], bytes=row["bytes"], chunks=row["chunks"])

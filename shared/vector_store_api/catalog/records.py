@@ -7,8 +7,9 @@ cannot drift from the files.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
+from ..models.admin import Role
 from ..models.common import FileCounts, StaticChunking, StaticChunkingStrategyObject
 from ..models.files import FileObject
 from ..models.vector_stores import (
@@ -21,7 +22,47 @@ from ..models.vector_stores import (
 from ..vector_index.base import StoreRef
 from .paging import Row
 
+if TYPE_CHECKING:
+    from psycopg import Cursor
+
 DAY = 86_400
+
+RowT = TypeVar("RowT")
+
+
+def one_row(cursor: Cursor[RowT]) -> RowT:
+    """The row of a query that always returns one: an aggregate, an upsert's RETURNING, a row this
+    transaction has just locked."""
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the query returned no row")
+    return row
+
+
+class ProjectRow(TypedDict):
+    """A `projects` row."""
+
+    id: str
+    name: str
+    created_at: int
+    archived_at: int | None
+    limits: dict[str, Any]  # rate limit and quota names to values (overrides of the defaults)
+
+
+class KeyRow(TypedDict):
+    """An `api_keys` row as the catalog returns it (never the key's hash)."""
+
+    id: str
+    project_id: str | None  # None: an organization admin key
+    name: str
+    role: Role
+    vector_store_ids: list[str] | None
+    requests_per_minute: int | None
+    redacted_value: str
+    created_at: int
+    last_used_at: int | None
+    expires_at: int | None
+    revoked_at: int | None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from psycopg import Connection
+from psycopg.rows import TupleRow
+
+from .records import one_row
 
 MIGRATION_LOCK_ID = 7_345_001
 
@@ -279,15 +282,14 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(conn: Connection) -> None:
+def migrate(conn: Connection[TupleRow]) -> None:
     """Apply pending migrations; safe to call from many processes at once."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-        current = row[0] if not isinstance(row, dict) else row["coalesce"]
+        current = one_row(conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations"))[0]
         for version, sql in enumerate(MIGRATIONS, start=1):
             if version <= current:
                 continue

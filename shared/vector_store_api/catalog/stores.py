@@ -72,14 +72,14 @@ class StoreCatalog:
         page: PageRequest,
         now: int,
         only: Iterable[str] | None = None,
-    ) -> Page:
+    ) -> Page[VectorStore]:
         """A page of the tenant's stores; `only` restricts it to those ids (a scoped key's stores)."""
         rows, has_more = self._store_rows(tenant_id, page, only)
         return Page([to_store(r, now) for r in rows], has_more)
 
     def store_stats(
         self, tenant_id: str, page: PageRequest
-    ) -> Page:
+    ) -> Page[VectorStoreStats]:
         rows, has_more = self._store_rows(tenant_id, page, None)
         return Page(
             [

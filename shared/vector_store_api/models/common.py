@@ -143,10 +143,10 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(Generic[T]):
     """One page of a listing as services return it (CursorPage is its response form)."""
 
-    items: list[Any]
+    items: list[T]
     has_more: bool
 
 
