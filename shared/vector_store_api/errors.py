@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .models.common import Error, ErrorResponse
+
+if TYPE_CHECKING:
+    from .models.vector_stores import LastErrorCode
 
 
 class APIError(Exception):
@@ -137,7 +140,7 @@ def invalid_id(param: str, value: str, prefix: str) -> InvalidRequest:
 class IngestError(Exception):
     """A file cannot be ingested; `code` is one of OpenAI's last_error codes."""
 
-    code = "server_error"
+    code: LastErrorCode = "server_error"
 
     def __init__(self, message: str):
         super().__init__(message)

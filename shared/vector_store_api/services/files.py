@@ -6,7 +6,7 @@ some vector stores sees only the Files attached to them and those it uploaded; a
 from __future__ import annotations
 
 import logging
-from typing import BinaryIO, Callable, Iterator, cast
+from typing import BinaryIO, Callable, Iterator, Sequence, cast
 
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
@@ -177,7 +177,7 @@ class FileService:
             )
         return seconds
 
-    def list(self, tenant_id: str, purpose: str | None, page: PageRequest, scope: FileScope | None = None) -> Page:
+    def list(self, tenant_id: str, purpose: str | None, page: PageRequest, scope: FileScope | None = None) -> Page[FileObject]:
         if page.after is not None:
             check_id(page.after, FILE_PREFIX, "after")
         return self._catalog.list_files(tenant_id, purpose, page, now(), scope)
@@ -209,7 +209,8 @@ class FileService:
         self._remove_everywhere(file_id, *deleted)
         return FileDeleted(id=file_id)
 
-    def _remove_everywhere(self, file_id: str, blob_key: str, stores: list[StoreRef]) -> None:
+    # Sequence, not list: `list` here is the method above.
+    def _remove_everywhere(self, file_id: str, blob_key: str, stores: Sequence[StoreRef]) -> None:
         for store in stores:
             self._indexes.for_store(store).delete_file_chunks(store, file_id)
         self._blobs.delete(blob_key)

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..vector_index.base import ChunkHit
 
@@ -49,7 +49,9 @@ def relative_to_best(ranked_lists: Sequence[Sequence[ChunkHit]]) -> Scored:
     return _best_of(ranked_lists, lambda hit, ranked: hit.score / ranked[0].score if ranked[0].score > 0 else 0.0)
 
 
-def _best_of(ranked_lists: Sequence[Sequence[ChunkHit]], score_of) -> Scored:
+def _best_of(
+    ranked_lists: Sequence[Sequence[ChunkHit]], score_of: Callable[[ChunkHit, Sequence[ChunkHit]], float]
+) -> Scored:
     best: dict[str, tuple[ChunkHit, float]] = {}
     for ranked in ranked_lists:
         for hit in ranked:

@@ -5,18 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..catalog.quotas import QuotaExceeded
 from ..errors import InsufficientQuota
-from ..models.admin import QUOTA_FIELDS, Quotas
+from ..models.admin import QUOTA_FIELDS, Quotas, RateLimitId
 from ..settings import Settings
 
-LIMIT_OF_RATE_LIMIT = {"rl-requests": "requests_per_minute", "rl-vector-store-writes": "store_writes_per_minute"}
-RATE_LIMIT_DESCRIPTIONS = {
+LIMIT_OF_RATE_LIMIT: dict[RateLimitId, str] = {
+    "rl-requests": "requests_per_minute",
+    "rl-vector-store-writes": "store_writes_per_minute",
+}
+RATE_LIMIT_DESCRIPTIONS: dict[RateLimitId, str] = {
     "rl-requests": "Requests per minute per API key (a key may have a lower limit of its own).",
     "rl-vector-store-writes": "File attaches and file batches per minute per vector store.",
 }
+
+
+def is_rate_limit_id(value: str) -> TypeGuard[RateLimitId]:
+    return value in LIMIT_OF_RATE_LIMIT
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ admins only (a tenant must not raise its own).
 from __future__ import annotations
 
 import secrets
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict, cast
 
 from ..catalog.accounts import Accounts
+from ..catalog.records import KeyRow, ProjectRow
 from ..errors import InvalidRequest, NotFound, PermissionDenied, shown
 from ..ids import ADMIN_KEY_PREFIX, KEY_PREFIX, PROJECT_KEY_PREFIX, PROJECT_PREFIX, new_id, now
 from ..models.admin import (
@@ -40,7 +41,7 @@ from .auth import (
     require_keys_enabled,
     require_org_admin,
 )
-from .limits import LIMIT_OF_RATE_LIMIT, RATE_LIMIT_DESCRIPTIONS, Limits
+from .limits import LIMIT_OF_RATE_LIMIT, RATE_LIMIT_DESCRIPTIONS, Limits, is_rate_limit_id
 from .principal import Principal
 
 
@@ -58,7 +59,7 @@ class ProjectService:
         return self._defaults.with_overrides(project["limits"]) if project else self._defaults
 
     # ------------------------------------------------------------------ access rules
-    def administered_project(self, principal: Principal, project_id: str) -> dict[str, Any]:
+    def administered_project(self, principal: Principal, project_id: str) -> ProjectRow:
         """The project, if the caller administers it (an org admin, or an admin key of that project)."""
         require_keys_enabled(principal)
         if not principal.is_org_admin and principal.project_id != project_id:
@@ -76,7 +77,7 @@ class ProjectService:
     def list_projects(
         self, principal: Principal, page: PageRequest,
         include_archived: bool,
-    ) -> Page:
+    ) -> Page[Project]:
         require_keys_enabled(principal)
         only = None if principal.is_org_admin else [principal.project_id]
         found = self._accounts.list_projects(page, include_archived, only)  # type: ignore[arg-type]
@@ -125,7 +126,7 @@ class ProjectService:
         principal: Principal,
         store_ids: list[str] | None,
         requests_per_minute: int | None,
-        project: dict[str, Any],
+        project: ProjectRow,
         *,
         scopes_given: bool = True,
     ) -> None:
@@ -152,7 +153,7 @@ class ProjectService:
 
     def list_keys(
         self, principal: Principal, project_id: str, page: PageRequest
-    ) -> Page:
+    ) -> Page[ProjectApiKey]:
         active = self.administered_project(principal, project_id)["archived_at"] is None
         found = self._accounts.list_keys(project_id, page)
         return Page([_to_project_key(row, active) for row in found.items], found.has_more)
@@ -161,7 +162,7 @@ class ProjectService:
         active = self.administered_project(principal, project_id)["archived_at"] is None
         return _to_project_key(self._key(project_id, key_id), active)
 
-    def _key(self, project_id: str | None, key_id: str) -> dict[str, Any]:
+    def _key(self, project_id: str | None, key_id: str) -> KeyRow:
         row = self._accounts.get_key(project_id, key_id)
         if row is None:
             raise NotFound(f"No API key found with id '{shown(key_id)}'.", param="key_id")
@@ -218,7 +219,7 @@ class ProjectService:
         self._auth.key_created()
         return _to_admin_key(row, value)
 
-    def list_admin_keys(self, principal: Principal, page: PageRequest) -> Page:
+    def list_admin_keys(self, principal: Principal, page: PageRequest) -> Page[AdminApiKey]:
         require_org_admin(principal)
         found = self._accounts.list_keys(None, page)
         return Page([_to_admin_key(row) for row in found.items], found.has_more)
@@ -253,7 +254,7 @@ class ProjectService:
     ) -> ProjectRateLimit:
         require_org_admin(principal)
         self.administered_project(principal, project_id)
-        if rate_limit_id not in LIMIT_OF_RATE_LIMIT:
+        if not is_rate_limit_id(rate_limit_id):
             raise NotFound(f"No rate limit found with id '{shown(rate_limit_id)}'.", param="rate_limit_id")
         self._accounts.update_limits(project_id, {LIMIT_OF_RATE_LIMIT[rate_limit_id]: body.max_requests_per_1_minute})
         self._auth.forget_cached()
@@ -285,7 +286,7 @@ class ProjectService:
         return [own]  # type: ignore[list-item]
 
 
-def _to_project(row: dict[str, Any]) -> Project:
+def _to_project(row: ProjectRow) -> Project:
     return Project(
         id=row["id"],
         name=row["name"],
@@ -299,7 +300,7 @@ def _key_changes(body: CreateProjectApiKeyRequest | UpdateProjectApiKeyRequest, 
     """The key columns a create/update request sets, with OpenAI's `scopes` and `expires_in_seconds`
     turned into a role and an expiry time."""
     given = body.model_dump(exclude_unset=True)
-    changes = {k: given[k] for k in ("name", "role", "vector_store_ids", "expires_at", "requests_per_minute") if k in given}
+    changes: dict[str, Any] = {k: given[k] for k in ("name", "role", "vector_store_ids", "expires_at", "requests_per_minute") if k in given}
     if isinstance(body, CreateProjectApiKeyRequest):
         changes.setdefault("name", body.name)
         changes.setdefault("role", body.role)
@@ -316,18 +317,37 @@ def _key_changes(body: CreateProjectApiKeyRequest | UpdateProjectApiKeyRequest, 
     return changes
 
 
-_KEY_COLUMNS = ("id", "name", "redacted_value", "created_at", "last_used_at", "expires_at")
+class _SharedKeyFields(TypedDict):
+    """What project and admin keys show alike (models.admin._ApiKey)."""
+
+    id: str
+    name: str
+    redacted_value: str
+    created_at: int
+    last_used_at: int | None
+    expires_at: int | None
 
 
-def _to_project_key(row: dict[str, Any], project_active: bool, value: str | None = None) -> ProjectApiKey:
+def _shared_key_fields(row: KeyRow) -> _SharedKeyFields:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "redacted_value": row["redacted_value"],
+        "created_at": row["created_at"],
+        "last_used_at": row["last_used_at"],
+        "expires_at": row["expires_at"],
+    }
+
+
+def _to_project_key(row: KeyRow, project_active: bool, value: str | None = None) -> ProjectApiKey:
     return ProjectApiKey(
-        **{column: row[column] for column in _KEY_COLUMNS},
+        **_shared_key_fields(row),
         owner=KeyOwner(
             type="service_account",
             service_account={"id": row["id"], "name": row["name"], "created_at": row["created_at"], "role": row["role"]},
         ),
         owner_project_access="active" if project_active else "inactive",
-        project_id=row["project_id"],
+        project_id=cast(str, row["project_id"]),  # a project's key: never None
         role=row["role"],
         vector_store_ids=row["vector_store_ids"],
         requests_per_minute=row["requests_per_minute"],
@@ -335,5 +355,5 @@ def _to_project_key(row: dict[str, Any], project_active: bool, value: str | None
     )
 
 
-def _to_admin_key(row: dict[str, Any], value: str | None = None) -> AdminApiKey:
-    return AdminApiKey(**{column: row[column] for column in _KEY_COLUMNS}, value=value)
+def _to_admin_key(row: KeyRow, value: str | None = None) -> AdminApiKey:
+    return AdminApiKey(**_shared_key_fields(row), value=value)

@@ -11,7 +11,7 @@ the next run (the command refuses to switch while any file is still being proces
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from ..catalog.ports import MigrationRecords
 from ..ids import now
@@ -77,7 +77,7 @@ class StoreMigration:
         self._indexes.for_store(source_ref).delete_store(source_ref)
         return MigrationReport(store_id, source, target, len(completed), total, copied_now)
 
-    def _verify(self, source: StoreRef, target: StoreRef, completed: dict) -> int:
+    def _verify(self, source: StoreRef, target: StoreRef, completed: dict[str, dict[str, Any] | None]) -> int:
         total = 0
         for file_id in completed:
             on_source = len(self._indexes.for_store(source).file_chunk_texts(source, file_id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ..blobstore.base import BlobStore
 from ..catalog.ports import VectorStoreCatalog
@@ -12,6 +12,7 @@ from ..errors import InsufficientQuota, InvalidRequest, NotFound, not_found, sho
 from ..ids import FILE_BATCH_PREFIX, FILE_PREFIX, VECTOR_STORE_PREFIX, check_id, new_id, now
 from ..ingest.bounds import ParseLimits
 from ..ingest.parsers import extract_text
+from ..models.admin import VectorStoreStats
 from ..models.common import Page, PageRequest, resolve_chunking
 from ..models.files import FileScope
 from ..models.vector_stores import (
@@ -116,14 +117,14 @@ class VectorStoreService:
         tenant_id: str,
         page: PageRequest,
         only: frozenset[str] | None = None,
-    ) -> Page:
+    ) -> Page[VectorStore]:
         """`only`: the stores a scoped key may see."""
         for name, cursor in (("after", page.after), ("before", page.before)):
             if cursor is not None:
                 check_id(cursor, VECTOR_STORE_PREFIX, name)
         return self._catalog.list_stores(tenant_id, page, now(), only)
 
-    def stats(self, tenant_id: str, page: PageRequest) -> Page:
+    def stats(self, tenant_id: str, page: PageRequest) -> Page[VectorStoreStats]:
         """Size and file counts of each store of a tenant (for its admins)."""
         for name, cursor in (("after", page.after), ("before", page.before)):
             if cursor is not None:
@@ -140,7 +141,7 @@ class VectorStoreService:
     def update(self, tenant_id: str, store_id: str, request: UpdateVectorStoreRequest) -> VectorStore:
         current = self.retrieve(tenant_id, store_id)
         given = request.model_fields_set
-        changes: dict = {}
+        changes: dict[str, Any] = {}
         if "name" in given:
             changes["name"] = request.name or ""
         if "metadata" in given:
@@ -205,7 +206,7 @@ class VectorStoreService:
         status: str | None,
         page: PageRequest,
         batch_id: str | None = None,
-    ) -> Page:
+    ) -> Page[VectorStoreFile]:
         if batch_id is None:
             self.store_config(tenant_id, store_id)
         for name, cursor in (("after", page.after), ("before", page.before)):
@@ -228,7 +229,7 @@ class VectorStoreService:
             raise NotFound(f"No file found with id '{shown(file_id)}' in vector store '{shown(store_id)}'.", param="file_id")
         return attachment
 
-    def update_file(self, tenant_id: str, store_id: str, file_id: str, attributes: dict | None) -> VectorStoreFile:
+    def update_file(self, tenant_id: str, store_id: str, file_id: str, attributes: dict[str, Any] | None) -> VectorStoreFile:
         config = self.store_config(tenant_id, store_id)
         self.retrieve_file(tenant_id, store_id, file_id)
         updated = self._catalog.update_attributes(tenant_id, store_id, file_id, attributes)
@@ -304,7 +305,7 @@ class VectorStoreService:
         batch_id: str,
         status: str | None,
         page: PageRequest,
-    ) -> Page:
+    ) -> Page[VectorStoreFile]:
         self.retrieve_batch(tenant_id, store_id, batch_id)
         return self.list_files(tenant_id, store_id, status, page, batch_id=batch_id)
 
