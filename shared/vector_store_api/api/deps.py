@@ -3,7 +3,7 @@
 Routes take them through the typed aliases at the end (`svc: ServicesDep`, `tenant: TenantDep`, ...).
 """
 
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Generic, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -35,7 +35,8 @@ RATE_LIMIT_STATE = "rate_limit"
 # Dependencies that neither block nor do I/O are `async def`: FastAPI runs plain `def` ones in its
 # thread pool, a thread hop per dependency per request.
 async def services(request: Request) -> Services:
-    return request.app.state.services()
+    make_services: Callable[[], Services] = request.app.state.services  # set by create_app
+    return make_services()
 
 
 # --------------------------------------------------------------------------------- path ids
@@ -60,7 +61,9 @@ async def principal(request: Request, svc: Services = Depends(services)) -> Prin
     if scheme.lower() != "bearer" or not token:
         raise AuthenticationFailed(MISSING_KEY_MESSAGE)
     _reject_nul(request)
-    caller = svc.auth.authenticate_cached(token) or await run_in_threadpool(svc.auth.authenticate, token)
+    caller = svc.auth.authenticate_cached(token)
+    if caller is None:
+        caller = await run_in_threadpool(svc.auth.authenticate, token)
     setattr(request.state, PRINCIPAL_STATE, caller)
     return caller
 
@@ -80,7 +83,7 @@ def _insufficient(message: str, param: str | None = None) -> PermissionDenied:
     return PermissionDenied(message, param=param, code="insufficient_permissions")
 
 
-def _project_key_with(role: str) -> Callable[..., Principal]:
+def _project_key_with(role: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting project keys of at least `role`, within their vector store scope (403)."""
 
     async def check(request: Request, caller: Principal = Depends(principal)) -> Principal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -74,7 +74,7 @@ class RaisedInBody(StarletteHTTPException):
         self.error = error
 
 
-def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
+def _most_telling(errors: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The error to report. A value that fails every member of a union gets one error per member; the
     one that is not a plain type mismatch (`too_long`, ...) says what is really wrong."""
     for error in errors:
@@ -83,7 +83,7 @@ def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
     return errors[0]
 
 
-def validation_error(errors: list[dict[str, Any]], in_request_part: bool = True) -> InvalidRequest:
+def validation_error(errors: Sequence[Mapping[str, Any]], in_request_part: bool = True) -> InvalidRequest:
     """Turn pydantic/FastAPI errors into one OpenAI-style 400, naming the first offending parameter."""
     first = _most_telling(errors)
     kind = first.get("type", "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -21,11 +23,11 @@ def respond(model: BaseModel, poll_after_ms: int | None = None) -> Response:
     return Response(model.model_dump_json(), headers=headers, media_type="application/json")
 
 
-def respond_page(page: Page) -> Response:
+def respond_page(page: Page[Any]) -> Response:
     return respond_list(page.items, page.has_more)
 
 
-def respond_list(items: list, has_more: bool = False) -> Response:
+def respond_list(items: list[Any], has_more: bool = False) -> Response:
     return respond(
         CursorPage(
             data=items,

@@ -101,7 +101,7 @@ def create_file(
     tenant: TenantDep,
     caller: WriterDep,
     svc: ServicesDep,
-):
+) -> Response:
     created = svc.files.upload(
         tenant,
         file.filename or "",
@@ -125,22 +125,22 @@ def list_files(
     tenant: TenantDep,
     caller: ReaderDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(svc.files.list(tenant, purpose, PageRequest(limit, order, after), caller.file_scope))
 
 
 @router.get("/{file_id}", response_model=FileObject, responses=NOT_FOUND)
-def retrieve_file(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+def retrieve_file(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep) -> Response:
     return respond(svc.files.retrieve(tenant, file_id, caller.file_scope))
 
 
 @router.delete("/{file_id}", response_model=FileDeleted, responses=NOT_FOUND)
-def delete_file(*, file_id: FileIdPath, tenant: TenantDep, caller: WriterDep, svc: ServicesDep):
+def delete_file(*, file_id: FileIdPath, tenant: TenantDep, caller: WriterDep, svc: ServicesDep) -> Response:
     return respond(svc.files.delete(tenant, file_id, caller.file_scope))
 
 
 @router.get("/{file_id}/content", response_class=Response, responses=NOT_FOUND | BINARY_CONTENT)
-def file_content(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep):
+def file_content(*, file_id: FileIdPath, tenant: TenantDep, caller: ReaderDep, svc: ServicesDep) -> StreamingResponse:
     file, chunks = svc.files.content(tenant, file_id, caller.file_scope)
     return StreamingResponse(
         chunks,

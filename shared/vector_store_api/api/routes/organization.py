@@ -4,8 +4,9 @@ Named after OpenAI's admin API where it has an equivalent. Organization admin ke
 endpoint; a project key with the `admin` role only its own project's, read-only for limits/quotas.
 """
 
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ...errors import InvalidRequest
 from ...ids import MAX_TIMESTAMP, now
@@ -53,7 +54,7 @@ def create_project(
     body: CreateProjectRequest = Depends(JsonBody(CreateProjectRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.create_project(caller, body))
 
 
@@ -64,12 +65,12 @@ def list_projects(
     include_archived: bool = False,
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(svc.projects.list_projects(caller, page, include_archived))
 
 
 @router.get("/projects/{project_id}", response_model=Project, responses=NOT_FOUND)
-def retrieve_project(*, project_id: str, caller: AdminDep, svc: ServicesDep):
+def retrieve_project(*, project_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.retrieve_project(caller, project_id))
 
 
@@ -80,12 +81,12 @@ def update_project(
     body: UpdateProjectRequest = Depends(JsonBody(UpdateProjectRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.update_project(caller, project_id, body.name))
 
 
 @router.post("/projects/{project_id}/archive", response_model=Project, responses=NOT_FOUND)
-def archive_project(*, project_id: str, caller: AdminDep, svc: ServicesDep):
+def archive_project(*, project_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.archive_project(caller, project_id))
 
 
@@ -97,7 +98,7 @@ def create_project_api_key(
     body: CreateProjectApiKeyRequest = Depends(JsonBody(CreateProjectApiKeyRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.create_key(caller, project_id, body))
 
 
@@ -108,12 +109,12 @@ def list_project_api_keys(
     page: OldestFirstPage,
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(svc.projects.list_keys(caller, project_id, page))
 
 
 @router.get("/projects/{project_id}/api_keys/{key_id}", response_model=ProjectApiKey, responses=NOT_FOUND)
-def retrieve_project_api_key(*, project_id: str, key_id: str, caller: AdminDep, svc: ServicesDep):
+def retrieve_project_api_key(*, project_id: str, key_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.retrieve_key(caller, project_id, key_id))
 
 
@@ -125,14 +126,14 @@ def update_project_api_key(
     body: UpdateProjectApiKeyRequest = Depends(JsonBody(UpdateProjectApiKeyRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.update_key(caller, project_id, key_id, body))
 
 
 @router.delete(
     "/projects/{project_id}/api_keys/{key_id}", response_model=ProjectApiKeyDeleted, responses=NOT_FOUND
 )
-def revoke_project_api_key(*, project_id: str, key_id: str, caller: AdminDep, svc: ServicesDep):
+def revoke_project_api_key(*, project_id: str, key_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.revoke_key(caller, project_id, key_id))
 
 
@@ -143,7 +144,7 @@ def create_admin_api_key(
     body: CreateAdminApiKeyRequest = Depends(JsonBody(CreateAdminApiKeyRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.create_admin_key(caller, body))
 
 
@@ -153,23 +154,23 @@ def list_admin_api_keys(
     page: OldestFirstPage,
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(svc.projects.list_admin_keys(caller, page))
 
 
 @router.get("/admin_api_keys/{key_id}", response_model=AdminApiKey, responses=NOT_FOUND)
-def retrieve_admin_api_key(*, key_id: str, caller: AdminDep, svc: ServicesDep):
+def retrieve_admin_api_key(*, key_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.retrieve_admin_key(caller, key_id))
 
 
 @router.delete("/admin_api_keys/{key_id}", response_model=AdminApiKeyDeleted, responses=NOT_FOUND)
-def revoke_admin_api_key(*, key_id: str, caller: AdminDep, svc: ServicesDep):
+def revoke_admin_api_key(*, key_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.revoke_admin_key(caller, key_id))
 
 
 # --------------------------------------------------------------------------- limits and quotas
 @router.get("/projects/{project_id}/rate_limits", response_model=ProjectRateLimitList, responses=NOT_FOUND)
-def list_rate_limits(*, project_id: str, caller: AdminDep, svc: ServicesDep):
+def list_rate_limits(*, project_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond_list(svc.projects.rate_limits(caller, project_id))
 
 
@@ -183,12 +184,12 @@ def update_rate_limit(
     body: UpdateRateLimitRequest = Depends(JsonBody(UpdateRateLimitRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.update_rate_limit(caller, project_id, rate_limit_id, body))
 
 
 @router.get("/projects/{project_id}/quotas", response_model=ProjectQuotas, responses=NOT_FOUND)
-def retrieve_quotas(*, project_id: str, caller: AdminDep, svc: ServicesDep):
+def retrieve_quotas(*, project_id: str, caller: AdminDep, svc: ServicesDep) -> Response:
     return respond(svc.projects.quotas(caller, project_id))
 
 
@@ -199,7 +200,7 @@ def update_quotas(
     body: UpdateQuotasRequest = Depends(JsonBody(UpdateQuotasRequest)),
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.projects.update_quotas(caller, project_id, body))
 
 
@@ -212,7 +213,7 @@ def list_vector_store_stats(
     page: NewestFirstPage,
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     svc.projects.administered_project(caller, project_id)
     return respond_page(svc.stores.stats(project_id, page))
 
@@ -226,7 +227,7 @@ def _list_param(request: Request, name: str) -> list[str] | None:
 
 # `project_ids`, `vector_store_ids` and `group_by` are read from the query string by hand (both the
 # plain and the SDK's bracket form), so they are declared here.
-def _list_parameter(name: str, items: dict, description: str) -> dict:
+def _list_parameter(name: str, items: dict[str, Any], description: str) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
@@ -257,7 +258,7 @@ def vector_store_usage(
     page: str | None = None,
     caller: AdminDep,
     svc: ServicesDep,
-):
+) -> Response:
     if bucket_width != "1d":
         raise InvalidRequest(
             f"Invalid 'bucket_width': '{bucket_width}'. Usage is counted per day: use '1d'.",

@@ -1,6 +1,6 @@
 """/v1/vector_stores/{id}/search"""
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ...models.search import SearchRequest, SearchResultsPage
 from ..deps import JsonBody, ServicesDep, TenantDep, VectorStoreIdPath, rate_limit, reader
@@ -17,5 +17,5 @@ def search_vector_store(
     body: SearchRequest = Depends(JsonBody(SearchRequest)),
     tenant: TenantDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.search.search(tenant, vector_store_id, body))

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ...models.vector_stores import (
     CreateFileBatchRequest,
@@ -51,7 +51,7 @@ def create_vector_store_file(
     tenant: TenantDep,
     caller: WriterDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.stores.attach(tenant, vector_store_id, body, caller.file_scope), svc.poll_after_ms)
 
 
@@ -63,12 +63,12 @@ def list_vector_store_files(
     page: NewestFirstPage,
     tenant: TenantDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(svc.stores.list_files(tenant, vector_store_id, filter, page))
 
 
 @router.get("/files/{file_id}", response_model=VectorStoreFile)
-def retrieve_vector_store_file(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep):
+def retrieve_vector_store_file(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.retrieve_file(tenant, vector_store_id, file_id), svc.poll_after_ms)
 
 
@@ -80,17 +80,17 @@ def update_vector_store_file(
     body: UpdateVectorStoreFileRequest = Depends(JsonBody(UpdateVectorStoreFileRequest)),
     tenant: TenantDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.stores.update_file(tenant, vector_store_id, file_id, body.attributes), svc.poll_after_ms)
 
 
 @router.delete("/files/{file_id}", dependencies=[Depends(writer)], response_model=VectorStoreFileDeleted)
-def delete_vector_store_file(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep):
+def delete_vector_store_file(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.detach(tenant, vector_store_id, file_id))
 
 
 @router.get("/files/{file_id}/content", response_model=FileContentPage)
-def vector_store_file_content(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep):
+def vector_store_file_content(*, vector_store_id: VectorStoreIdPath, file_id: FileIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.file_content(tenant, vector_store_id, file_id))
 
 
@@ -102,17 +102,17 @@ def create_file_batch(
     tenant: TenantDep,
     caller: WriterDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.stores.create_batch(tenant, vector_store_id, body, caller.file_scope), svc.poll_after_ms)
 
 
 @router.get("/file_batches/{batch_id}", response_model=VectorStoreFileBatch)
-def retrieve_file_batch(*, vector_store_id: VectorStoreIdPath, batch_id: BatchIdPath, tenant: TenantDep, svc: ServicesDep):
+def retrieve_file_batch(*, vector_store_id: VectorStoreIdPath, batch_id: BatchIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.retrieve_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
 @router.post("/file_batches/{batch_id}/cancel", dependencies=[Depends(writer)], response_model=VectorStoreFileBatch)
-def cancel_file_batch(*, vector_store_id: VectorStoreIdPath, batch_id: BatchIdPath, tenant: TenantDep, svc: ServicesDep):
+def cancel_file_batch(*, vector_store_id: VectorStoreIdPath, batch_id: BatchIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.cancel_batch(tenant, vector_store_id, batch_id), svc.poll_after_ms)
 
 
@@ -125,7 +125,7 @@ def list_file_batch_files(
     page: NewestFirstPage,
     tenant: TenantDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(
         svc.stores.list_batch_files(tenant, vector_store_id, batch_id, filter, page)
     )

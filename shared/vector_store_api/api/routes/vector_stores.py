@@ -1,7 +1,7 @@
 """/v1/vector_stores (the stores themselves)."""
 
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from ...models.vector_stores import (
     CreateVectorStoreRequest,
@@ -34,7 +34,7 @@ def create_vector_store(
     body: CreateVectorStoreRequest = Depends(JsonBody(CreateVectorStoreRequest)),
     tenant: TenantDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.stores.create(tenant, body), svc.poll_after_ms)
 
 
@@ -45,12 +45,12 @@ def list_vector_stores(
     tenant: TenantDep,
     caller: ReaderDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond_page(svc.stores.list(tenant, page, caller.vector_store_ids))
 
 
 @router.get("/{vector_store_id}", response_model=VectorStore, responses=NOT_FOUND)
-def retrieve_vector_store(*, vector_store_id: VectorStoreIdPath, tenant: TenantDep, svc: ServicesDep):
+def retrieve_vector_store(*, vector_store_id: VectorStoreIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.retrieve(tenant, vector_store_id), svc.poll_after_ms)
 
 
@@ -61,12 +61,12 @@ def update_vector_store(
     body: UpdateVectorStoreRequest = Depends(JsonBody(UpdateVectorStoreRequest)),
     tenant: TenantDep,
     svc: ServicesDep,
-):
+) -> Response:
     return respond(svc.stores.update(tenant, vector_store_id, body), svc.poll_after_ms)
 
 
 @router.delete(
     "/{vector_store_id}", dependencies=[Depends(writer)], response_model=VectorStoreDeleted, responses=NOT_FOUND
 )
-def delete_vector_store(*, vector_store_id: VectorStoreIdPath, tenant: TenantDep, svc: ServicesDep):
+def delete_vector_store(*, vector_store_id: VectorStoreIdPath, tenant: TenantDep, svc: ServicesDep) -> Response:
     return respond(svc.stores.delete(tenant, vector_store_id))
