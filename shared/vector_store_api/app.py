@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import openapi
 from .api.budget import Draining, RequestBudgetMiddleware
-from .api.deps import PRINCIPAL_STATE, RATE_LIMIT_STATE
+from .api.deps import PRINCIPAL_STATE, RATE_LIMIT_STATE, RequestState
 from .api.errors import SERVER_ERROR_MESSAGE, error_response, install_error_handlers
 from .errors import ServerError
 
@@ -59,7 +59,7 @@ class RequestMiddleware:
         began = time.perf_counter()
         # Request state (the rate-limit dependency leaves its Decision here); the same dict the
         # routes see as `request.state`.
-        state = scope.setdefault("state", {})
+        state: RequestState = scope.setdefault("state", {})
 
         async def send_with_id(message: Message) -> None:
             nonlocal started, status
@@ -85,7 +85,7 @@ class RequestMiddleware:
             _count_request(scope, state, status, time.perf_counter() - began)
 
 
-def _count_request(scope: Scope, state: dict, status: int, seconds: float) -> None:
+def _count_request(scope: Scope, state: RequestState, status: int, seconds: float) -> None:
     """Usage counting must never fail or delay a request: it only adds to an in-memory buffer."""
     route = scope.get("route")
     if route is None:  # no such URL
@@ -138,10 +138,10 @@ def create_app(
         app.include_router(router)
 
     @app.get("/health", include_in_schema=False)
-    def health() -> dict:
+    def health() -> JSONResponse:
         if not ready():
             return JSONResponse({"status": "starting"}, status_code=503)
-        return {"status": "ok"}
+        return JSONResponse({"status": "ok"})
 
     @app.get("/ready", include_in_schema=False)
     def readiness() -> JSONResponse:

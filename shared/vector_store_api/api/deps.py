@@ -3,7 +3,7 @@
 Routes take them through the typed aliases at the end (`svc: ServicesDep`, `tenant: TenantDep`, ...).
 """
 
-from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Awaitable, Callable, Final, Generic, TypedDict, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,6 +17,7 @@ from .errors import INVALID_JSON_MESSAGE, from_validation_error
 
 if TYPE_CHECKING:
     from ..container import Services
+    from ..limits.rate_limiter import Decision
 else:
     # Only for the type checker: routes must stay cheap to import (a Lambda handler's cold start).
     Services = Any
@@ -28,8 +29,15 @@ MISSING_KEY_MESSAGE = (
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
 )
 # request.state keys read by the app's middleware (rate-limit headers, usage counters)
-PRINCIPAL_STATE = "principal"
-RATE_LIMIT_STATE = "rate_limit"
+PRINCIPAL_STATE: Final = "principal"
+RATE_LIMIT_STATE: Final = "rate_limit"
+
+
+class RequestState(TypedDict, total=False):
+    """`request.state` as the app's middleware reads it: the ASGI scope's "state" dict."""
+
+    principal: Principal
+    rate_limit: "Decision"
 
 
 # Dependencies that neither block nor do I/O are `async def`: FastAPI runs plain `def` ones in its
