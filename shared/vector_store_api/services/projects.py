@@ -79,8 +79,8 @@ class ProjectService:
         include_archived: bool,
     ) -> Page[Project]:
         require_keys_enabled(principal)
-        only = None if principal.is_org_admin else [principal.project_id]
-        found = self._accounts.list_projects(page, include_archived, only)  # type: ignore[arg-type]
+        only = None if principal.project_id is None else [principal.project_id]  # None: an org admin's key
+        found = self._accounts.list_projects(page, include_archived, only)
         return Page([_to_project(row) for row in found.items], found.has_more)
 
     def retrieve_project(self, principal: Principal, project_id: str) -> Project:
@@ -89,16 +89,23 @@ class ProjectService:
     def update_project(self, principal: Principal, project_id: str, name: str) -> Project:
         require_org_admin(principal)
         self.administered_project(principal, project_id)
-        return _to_project(self._accounts.update_project(project_id, {"name": name}))  # type: ignore[arg-type]
+        return _to_project(self._update_project(project_id, {"name": name}))
 
     def archive_project(self, principal: Principal, project_id: str) -> Project:
         """Archiving stops every key of the project at once; its data stays (and counts)."""
         require_org_admin(principal)
         project = self.administered_project(principal, project_id)
         if project["archived_at"] is None:
-            project = self._accounts.update_project(project_id, {"archived_at": now()})  # type: ignore[assignment]
+            project = self._update_project(project_id, {"archived_at": now()})
             self._auth.forget_cached()
         return _to_project(project)
+
+    def _update_project(self, project_id: str, changes: dict[str, Any]) -> ProjectRow:
+        """Update a project just found: projects are never deleted, so it is still there."""
+        updated = self._accounts.update_project(project_id, changes)
+        if updated is None:
+            raise NotFound(f"No project found with id '{shown(project_id)}'.", param="project_id")
+        return updated
 
     # ------------------------------------------------------------------ project keys
     def create_key(self, principal: Principal, project_id: str, body: CreateProjectApiKeyRequest) -> ProjectApiKey:
@@ -276,14 +283,14 @@ class ProjectService:
         """The projects whose usage the caller may read: an org admin any (default: all), a project
         admin only its own."""
         require_keys_enabled(principal)
-        if principal.is_org_admin:
-            return requested if requested else self._accounts.all_project_ids()
         own = principal.project_id
+        if own is None:  # an organization admin
+            return requested if requested else self._accounts.all_project_ids()
         if requested and set(requested) != {own}:
             raise PermissionDenied(
                 "A project key can only read its own project's usage.", param="project_ids", code="insufficient_permissions"
             )
-        return [own]  # type: ignore[list-item]
+        return [own]
 
 
 def _to_project(row: ProjectRow) -> Project:
