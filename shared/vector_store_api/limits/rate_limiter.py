@@ -119,10 +119,11 @@ class RateLimiter:
                     if len(known) > 100_000:
                         known.clear()
                     known[key] = (new_tat, version + 1)
-                # As of after the write: `at` may predate a concurrent writer's, which would
-                # under-count the remaining requests by one.
-                ahead = new_tat - (max(at, self.clock()) if now is None else at)
-                remaining = int(math.floor((window_seconds - ahead) / interval + _EPSILON))
+                ahead = new_tat - at
+                # Counted as of after the write: `at` may predate a concurrent writer's reading,
+                # which would under-count the remaining requests by one.
+                ahead_now = new_tat - (max(at, self.clock()) if now is None else at)
+                remaining = int(math.floor((window_seconds - ahead_now) / interval + _EPSILON))
                 return Decision(True, limit, max(0, remaining), ahead, 0.0)
             if known is not None:
                 known.pop(key, None)
