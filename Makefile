@@ -27,7 +27,7 @@ AWS_OFFLINE_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u MAKEFLAGS -u MFL
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 SAM_CLI_TELEMETRY=0
 
-.PHONY: install run test clean validate typecheck bench
+.PHONY: install run test clean validate typecheck bench browser admin-build admin-check
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,29 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/python -m vector_store_api.local.server
 
-test: install typecheck validate
+test: install typecheck validate browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The admin console (issue 16; README "Admin console"). Its browser tests drive Debian's chromium
+# through Python's playwright (Playwright's own browser download is not used), installed here when
+# missing (CI runs as root on a fresh machine).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "browser: installing Debian's chromium for the admin console's browser tests"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# Rebuilds admin/ into shared/vector_store_api/admin_console/static (commit the result); `make test`
+# checks the build stamp (tests/unit/test_admin_console.py), admin-check rebuilds and compares.
+admin-build:
+	cd admin && npm ci --no-audit --no-fund && npm run build
+
+admin-check:
+	@out=$$(mktemp -d) && cd admin && npm ci --no-audit --no-fund >/dev/null && ADMIN_OUT_DIR=$$out npm run build >/dev/null \
+		&& diff -r $$out ../shared/vector_store_api/admin_console/static && echo "admin-check: the committed build is current"; \
+		status=$$?; rm -rf $$out; exit $$status
 
 # mypy --strict on shared/ and the Lambda handlers; the settings are [tool.mypy] in pyproject.toml.
 typecheck: install

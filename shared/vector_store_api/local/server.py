@@ -94,8 +94,10 @@ def build_local_app(settings: Settings | None = None, draining: Draining | None 
         finally:
             runtime.stop()
 
+    from ..admin_console import router as admin_console
+
     app = create_app(
-        all_routers(),
+        (*all_routers(), admin_console),
         runtime.get,
         lifespan=lifespan,
         ready=lambda: runtime.services is not None,
