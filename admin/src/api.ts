@@ -153,6 +153,7 @@ export interface VectorStoreFile {
   created_at: number;
   last_error: { code: string; message: string } | null;
   attributes: Attributes | null;
+  chunk_count?: number; // this API's extension
 }
 
 export interface FileObject {

@@ -35,8 +35,7 @@ async function signIn(key: string, label: string, hash?: string): Promise<void> 
   const who = await probe(key.trim(), label);
   remember(who);
   addingKey = false;
-  if (hash) location.hash = hash;
-  render();
+  go(hash ?? location.hash);
 }
 
 function signInPage(): HTMLElement {
@@ -75,8 +74,7 @@ function header(who: Identity, current: Route | undefined): HTMLElement {
   );
   switcher.addEventListener("change", () => {
     activate(Number(switcher.value));
-    location.hash = "";
-    render();
+    go("#/"); // another key may see other pages: start at its first
   });
   return h(
     "header",
@@ -107,6 +105,12 @@ function header(who: Identity, current: Route | undefined): HTMLElement {
       }, { class: "secondary" }),
     ),
   );
+}
+
+/** Shows `hash`: a changed hash renders through hashchange, an unchanged one here (never twice). */
+function go(hash: string): void {
+  if (location.hash !== hash && !(hash === "#/" && location.hash === "")) location.hash = hash;
+  else render();
 }
 
 function render(): void {

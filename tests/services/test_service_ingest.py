@@ -64,6 +64,7 @@ def test_attached_file_is_in_progress_until_the_pipeline_completes_it(services, 
     file = upload(services, tenant, "long.txt", LONG_TEXT)
     created = attach(services, tenant, store.id, file.id, chunking_strategy=SMALL_CHUNKS)
     assert created.status == "in_progress" and created.usage_bytes == 0 and created.last_error is None
+    assert created.chunk_count == 0
     waiting = services.stores.retrieve(tenant, store.id)
     assert waiting.status == "in_progress"
     assert (waiting.file_counts.in_progress, waiting.file_counts.total) == (1, 1)
@@ -75,7 +76,7 @@ def test_attached_file_is_in_progress_until_the_pipeline_completes_it(services, 
     assert chunks >= 4
     assert (result.status, result.chunks, result.tokens) == ("completed", chunks, count_tokens(LONG_TEXT))
     done = services.stores.retrieve_file(tenant, store.id, file.id)
-    assert done.status == "completed" and done.last_error is None
+    assert done.status == "completed" and done.last_error is None and done.chunk_count == chunks
     # usage_bytes: the chunks' text (no overlap: the text itself) plus one float32 vector per chunk.
     assert done.usage_bytes == len(LONG_TEXT.encode()) + chunks * VECTOR_BYTES
     assert chunk_rows(database, store.id, file.id) == chunks

@@ -143,7 +143,7 @@ export async function storePage(main: HTMLElement, context: Context, storeId: st
         files,
         h("h2", {}, "Files"),
         table(
-          ["File", "Status", "Last error", "Attributes", "Size", "Actions"],
+          ["File", "Status", "Last error", "Attributes", "Chunks", "Size", "Actions"],
           attached.map((file) => fileRow(file, names.get(file.id) ?? file.id)),
           "Files of this store",
         ),
@@ -211,6 +211,7 @@ export async function storePage(main: HTMLElement, context: Context, storeId: st
       h("span", { class: `badge ${file.status}` }, file.status),
       file.last_error ? h("span", { class: "last-error" }, `${file.last_error.code}: ${file.last_error.message}`) : "—",
       attributesText(file.attributes),
+      String(file.chunk_count ?? "—"),
       bytes(file.usage_bytes),
       actions,
     ];

@@ -141,7 +141,7 @@ STORE_CONFIG_SELECT = """
 
 ATTACHMENT_COLUMNS = """
     f.vector_store_id, f.file_id, f.created_at, f.status, f.usage_bytes, f.last_error,
-    f.attributes, f.chunk_size, f.chunk_overlap
+    f.attributes, f.chunk_size, f.chunk_overlap, f.chunk_count
 """
 
 
@@ -220,6 +220,7 @@ def to_attachment(row: Row) -> VectorStoreFile:
         usage_bytes=row["usage_bytes"],
         last_error=LastError(**row["last_error"]) if row["last_error"] else None,
         attributes=row["attributes"],
+        chunk_count=row["chunk_count"],
         chunking_strategy=StaticChunkingStrategyObject(
             static=StaticChunking(max_chunk_size_tokens=row["chunk_size"], chunk_overlap_tokens=row["chunk_overlap"])
         ),

@@ -133,6 +133,9 @@ class VectorStoreFile(ResponseModel):
     last_error: LastError | None
     attributes: dict[str, str | bool | int | float] | None = None
     chunking_strategy: StaticChunkingStrategyObject | None = None
+    # Extension field: the chunks this file holds in the store (while in_progress, those reserved for
+    # it; 0 once failed or cancelled). The admin console shows it.
+    chunk_count: int = 0
 
 
 class VectorStoreFileList(CursorPage[VectorStoreFile]):
