@@ -55,7 +55,7 @@ browser:
 	fi
 
 # Rebuilds admin/ into shared/vector_store_api/admin_console/static (commit the result); `make test`
-# checks the build stamp (tests/unit/test_admin_console.py), admin-check rebuilds and compares.
+# checks the build stamp (tests/unit/test_admin_console_static.py), admin-check rebuilds and compares.
 admin-build:
 	cd admin && npm ci --no-audit --no-fund && npm run build
 

@@ -1,5 +1,5 @@
 // Records what the committed build was made from and what it is: sha256 of every source file and of
-// every built file, in build-stamp.json next to the build. tests/unit/test_admin_console.py
+// every built file, in build-stamp.json next to the build. tests/unit/test_admin_console_static.py
 // recomputes both (no Node.js needed), so a source changed without a rebuild, or a built file
 // edited by hand, fails `make test`. The file list and hashing rule are mirrored there.
 import { createHash } from "node:crypto";

@@ -4,6 +4,7 @@ key checking on, clicked through as an operator would (issue 16). Screenshots of
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -86,7 +87,7 @@ def test_an_operator_clicks_through_every_page(console: ConsolePage, keys_server
     assert key.startswith("sk-proj-")
     assert page.get_by_role("button", name="Copy").is_visible()
     keys_table = page.get_by_role("table", name="Keys")
-    keys_table.get_by_role("cell", name="indexer").wait_for()
+    keys_table.get_by_role("cell", name="indexer", exact=True).wait_for()
     assert key not in keys_table.inner_text()  # the listing shows only the redacted form
     console.shot("02-projects-and-keys")
 
@@ -116,6 +117,9 @@ def test_an_operator_clicks_through_every_page(console: ConsolePage, keys_server
     files.get_by_text("unsupported_file").wait_for()  # the failed file's last_error
     assert files.locator("tr", has_text="leave.txt").get_by_text("completed").is_visible()
     assert files.locator("tr", has_text="travel.md").get_by_text("completed").is_visible()
+    summary = page.get_by_label("Store", exact=True)  # the store's own figures, refreshed with its files
+    assert "2/3 completed, 1 failed" in summary.inner_text()
+    assert re.search(r"Chunks\s+2\b", summary.inner_text())
     # One short file, one chunk (the Chunks column); the failed one holds none.
     chunks_column = files.locator("th").all_inner_texts().index("Chunks")
     assert files.locator("tr", has_text="leave.txt").locator("td").nth(chunks_column).inner_text() == "1"
@@ -133,6 +137,7 @@ def test_an_operator_clicks_through_every_page(console: ConsolePage, keys_server
     console.shot("04-parsed-content")
     files.locator("tr", has_text="blob.bin").get_by_role("button", name="Detach").click()
     files.locator("tr", has_text="blob.bin").wait_for(state="detached")
+    page.get_by_label("Store", exact=True).get_by_text("2/2 completed").wait_for()
 
     # The search playground: two modes side by side, the expected file first in each, terms marked.
     nav.get_by_role("link", name="Search playground").click()
@@ -174,7 +179,7 @@ def test_an_operator_clicks_through_every_page(console: ConsolePage, keys_server
     assert int(chart.get_attribute("data-total")) == 2  # leave.txt and travel.md (blob.bin failed)
     assert int(page.locator('figure[data-metric="num_searches"]').get_attribute("data-total")) >= 4
     assert series_pixels(console, "num_searches") > 50
-    page.get_by_role("table", name="Per-store stats").get_by_role("cell", name="handbook").wait_for()
+    page.get_by_role("table", name="Per-store stats").get_by_role("cell", name="handbook", exact=True).wait_for()
     console.shot("07-usage")
 
     # Revoke the key; signed in with it again, the console shows the API's refusal.

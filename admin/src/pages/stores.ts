@@ -1,7 +1,7 @@
 // Stores: the list, one store's files (upload with per-file progress, attach, attributes, detach,
 // delete, parsed content).
 import type { Context } from "../main";
-import { Attributes, FileObject, StoreStats, VectorStore, VectorStoreFile } from "../api";
+import { Attributes, FileObject, VectorStore, VectorStoreFile } from "../api";
 import { append, busy, button, bytes, clear, empty, errorBox, field, h, loading, table, when } from "../dom";
 import { can } from "../session";
 
@@ -87,30 +87,25 @@ export async function storePage(main: HTMLElement, context: Context, storeId: st
     return;
   }
   const status = h("div", { class: "status", "aria-live": "polite" });
-  const summary = h(
-    "dl",
-    { class: "summary" },
-    h("dt", {}, "Id"), h("dd", {}, store.id),
-    h("dt", {}, "Status"), h("dd", {}, store.status),
-    h("dt", {}, "Files"), h("dd", {}, counts(store)),
-    h("dt", {}, "Size"), h("dd", {}, bytes(store.usage_bytes)),
-    h("dt", {}, "Backend"), h("dd", {}, store.provider_id ?? "—"),
-    h("dt", {}, "Embedding model"), h("dd", {}, model(store)),
-    h("dt", {}, "Created"), h("dd", {}, when(store.created_at)),
-    h("dt", {}, "Expires"), h("dd", {}, when(store.expires_at)),
-  );
+  const summary = h("dl", { class: "summary", "aria-label": "Store" });
+  const chunks = h("dd", {}, "…");
+  const summarize = (current: VectorStore) =>
+    clear(
+      summary,
+      h("dt", {}, "Id"), h("dd", {}, current.id),
+      h("dt", {}, "Status"), h("dd", {}, current.status),
+      h("dt", {}, "Files"), h("dd", {}, counts(current)),
+      h("dt", {}, "Size"), h("dd", {}, bytes(current.usage_bytes)),
+      h("dt", {}, "Chunks"), chunks,
+      h("dt", {}, "Backend"), h("dd", {}, current.provider_id ?? "—"),
+      h("dt", {}, "Embedding model"), h("dd", {}, model(current)),
+      h("dt", {}, "Created"), h("dd", {}, when(current.created_at)),
+      h("dt", {}, "Expires"), h("dd", {}, when(current.expires_at)),
+    );
+  summarize(store);
   const files = h("section", { "aria-label": "Files of this store" }, loading("Loading files…"));
   const viewer = h("section", { class: "viewer", "aria-label": "File content", "aria-live": "polite" });
   clear(main, h("p", {}, h("a", { href: "#/stores" }, "← All stores")), h("h1", {}, store.name || store.id), summary, status);
-  if (who.kind === "project" && who.role === "admin" && who.projectId) {
-    const projectId = who.projectId;
-    const chunks = h("dd", {}, "…");
-    summary.append(h("dt", {}, "Chunks"), chunks);
-    api
-      .all<StoreStats>(`/v1/organization/projects/${encodeURIComponent(projectId)}/vector_store_stats`)
-      .then((stats) => clear(chunks, String(stats.find((s) => s.id === store.id)?.chunk_count ?? "—")))
-      .catch(() => clear(chunks, "—"));
-  }
   const reload = () => loadFiles();
   if (can.write(who)) {
     main.append(
@@ -133,7 +128,13 @@ export async function storePage(main: HTMLElement, context: Context, storeId: st
 
   async function loadFiles(): Promise<void> {
     try {
-      const [attached, all] = await Promise.all([api.all<VectorStoreFile>(`${path}/files`), api.all<FileObject>("/v1/files")]);
+      const [attached, all, current] = await Promise.all([
+        api.all<VectorStoreFile>(`${path}/files`),
+        api.all<FileObject>("/v1/files"),
+        api.get<VectorStore>(path),
+      ]);
+      summarize(current);
+      clear(chunks, String(attached.reduce((sum, file) => sum + (file.chunk_count ?? 0), 0)));
       const names = new Map(all.map((file) => [file.id, file.filename]));
       if (attached.length === 0) {
         clear(files, h("h2", {}, "Files"), empty(can.write(who) ? "No files yet: drop some above." : "No files in this store."));
