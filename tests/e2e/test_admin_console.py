@@ -8,7 +8,7 @@ import re
 import uuid
 
 import pytest
-from tests.support.admin import create_project_key, new_project
+from tests.support.admin import admin_http, create_project_key, new_project
 from tests.support.browser import Browser, ConsolePage, launch
 from tests.support.sdk import attach, make_client, upload
 from tests.support.servers import ADMIN_API_KEY, ServerProcess
@@ -90,6 +90,20 @@ def test_an_operator_clicks_through_every_page(console: ConsolePage, keys_server
     keys_table.get_by_role("cell", name="indexer", exact=True).wait_for()
     assert key not in keys_table.inner_text()  # the listing shows only the redacted form
     console.shot("02-projects-and-keys")
+    # Quotas and rate limits are set here too, and shown with what the project holds now.
+    page.get_by_label("max_files (0 = unlimited)").fill("50")
+    page.get_by_role("button", name="Save quotas").click()
+    page.get_by_label("rl-requests requests per minute").fill("600000")
+    page.get_by_role("button", name="Save rl-requests").click()
+    page.wait_for_function(
+        "() => document.querySelector('input[name=max_files]').value === '50'"
+        " && document.querySelector('input[name=\"rl-requests\"]').value === '600000'"
+    )
+    with admin_http(keys_server, ADMIN_API_KEY) as admin:
+        project_id = page.locator(".project-detail p.muted").inner_text()  # the id under the project's name
+        assert admin.get(f"/projects/{project_id}/quotas").json()["max_files"] == 50
+        limits = {r["id"]: r["max_requests_per_1_minute"] for r in admin.get(f"/projects/{project_id}/rate_limits").json()["data"]}
+        assert limits["rl-requests"] == 600000
 
     # Sign in with the new key from there: the store pages appear, the organization ones go.
     page.get_by_role("button", name="Use this key in the console").click()
@@ -272,6 +286,14 @@ def test_before_keys_are_configured_any_key_is_its_own_tenant(browser: Browser, 
     page.get_by_label("Name", exact=True).fill("notes")
     page.get_by_role("button", name="Create store").click()
     page.get_by_role("link", name="notes").click()
-    page.get_by_text("Drop files here").wait_for()
+    # Drag and drop: a file dropped on the zone is uploaded, attached and followed to completed.
+    dropped = page.evaluate_handle(
+        """() => { const data = new DataTransfer();
+                   data.items.add(new File(["words dropped from a desktop"], "dropped.txt", {type: "text/plain"}));
+                   return data; }"""
+    )
+    page.locator(".dropzone").dispatch_event("drop", {"dataTransfer": dropped})
+    page.get_by_role("list", name="Uploads").locator('li[data-state="completed"]', has_text="dropped.txt").wait_for()
+    page.get_by_role("table", name="Files of this store").get_by_text("dropped.txt").wait_for()
     console.check_clean()
     page.close()
