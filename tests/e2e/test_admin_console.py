@@ -297,3 +297,30 @@ def test_before_keys_are_configured_any_key_is_its_own_tenant(browser: Browser, 
     page.get_by_role("table", name="Files of this store").get_by_text("dropped.txt").wait_for()
     console.check_clean()
     page.close()
+
+
+def test_a_project_admin_key_manages_its_own_project_only(console: ConsolePage, keys_server: ServerProcess):
+    """A project admin key: its stores and usage, its project's keys (create, revoke); limits and
+    quotas shown read-only, no project creation (organization admins only)."""
+    project_id, admin_key = new_project(keys_server, ADMIN_API_KEY, name="self-managed", role="admin")
+    page = console.page
+    sign_in(console, admin_key, "team admin")
+    nav = page.get_by_role("navigation", name="Pages")
+    assert nav.get_by_role("link").all_inner_texts() == ["Stores", "Search playground", "Usage", "Projects and keys"]
+    nav.get_by_role("link", name="Projects and keys").click()
+    page.get_by_role("heading", name="Project self-managed").wait_for()
+    assert page.get_by_role("button", name="Create project").count() == 0
+    assert page.get_by_role("table", name="Projects").get_by_role("row").count() == 2  # the header and its own project
+    page.get_by_role("table", name="Quotas").get_by_role("cell", name="max_files").wait_for()
+    assert page.get_by_role("button", name="Save quotas").count() == 0
+    assert page.get_by_role("table", name="Rate limits").locator("input").count() == 0
+    page.get_by_label("Key name").fill("ci reader")
+    page.get_by_label("Role").select_option("read")
+    page.get_by_role("button", name="Create key").click()
+    assert page.get_by_label("The new key").input_value().startswith("sk-proj-")
+    page.get_by_role("table", name="Keys").get_by_role("cell", name="ci reader", exact=True).wait_for()
+    console.shot("13-project-admin-keys")
+    nav.get_by_role("link", name="Usage").click()
+    page.locator('.charts[data-for="all"] figure[data-metric="num_requests"]').wait_for()
+    assert int(page.locator('figure[data-metric="num_requests"]').get_attribute("data-total")) >= 1
+    console.check_clean()

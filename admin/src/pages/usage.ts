@@ -101,6 +101,7 @@ export async function usagePage(main: HTMLElement, { who, api }: Context): Promi
           width,
           height: 200,
           scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+          legend: { show: groups.length > 1 }, // one line needs no key
           axes: [{}, { size: 60 }],
           series: [
             { label: "day", value: (_u, v) => (v == null ? "—" : isoDay(v)) },
