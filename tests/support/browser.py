@@ -86,7 +86,7 @@ class Browser:
         page.on("dialog", on_dialog)
         page.on("console", on_console)
         page.on("pageerror", lambda error: console.problems.append(f"uncaught: {error}"))
-        page.goto(base_url + "/admin/")
+        page.goto(base_url + "/admin")
         return console
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -73,8 +72,8 @@ def _client() -> TestClient:
 
 def test_the_page_is_served_with_a_strict_csp_and_no_inline_script():
     client = _client()
-    assert client.get("/admin").status_code == 308 and client.get("/admin").headers["location"] == "/admin/"
-    page = client.get("/admin/")
+    assert client.get("/admin/").text == client.get("/admin").text
+    page = client.get("/admin")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     csp = page.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
@@ -109,4 +108,5 @@ def test_no_handler_but_organization_imports_the_console():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
-    assert re.search(r"Path: \"/admin/\{proxy\+\}\"", (REPO / "template.yaml").read_text())
+    template = (REPO / "template.yaml").read_text()
+    assert 'Path: "/admin", Method: GET' in template and 'Path: "/admin/{proxy+}", Method: GET' in template
