@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-FUNCTIONS = ["files", "vector_stores", "vector_store_files", "search", "organization", "ingest_worker", "ingest_dlq", "maintenance"]
+FUNCTIONS = ["files", "vector_stores", "vector_store_files", "search", "organization", "responses", "ingest_worker", "ingest_dlq", "maintenance"]
 BARE = (
     "import gc\ngc.disable()\nfrom fastapi import FastAPI\nfrom mangum import Mangum\napp = FastAPI()\n"
     "@app.get('/x/{x_id}')\ndef x(x_id: str):\n    return {}\nhandler = Mangum(app, lifespan='off')\n"

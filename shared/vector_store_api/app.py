@@ -32,9 +32,12 @@ DESCRIPTION = (
 
 
 def all_routers() -> tuple[APIRouter, ...]:
-    from .api.routes import files, organization, search, vector_store_files, vector_stores
+    from .api.routes import files, organization, responses, search, vector_store_files, vector_stores
 
-    return (files.router, vector_stores.router, vector_store_files.router, search.router, organization.router)
+    return (
+        files.router, vector_stores.router, vector_store_files.router, search.router, responses.router,
+        organization.router,
+    )
 
 
 class RequestMiddleware:

@@ -12,6 +12,7 @@ from .blobstore.local import LocalBlobStore
 from .catalog import Catalog
 from .catalog.accounts import Accounts
 from .catalog.database import Database, start_embedded_server, stop_embedded_servers
+from .chat.base import ChatBackend
 from .embeddings.base import Embedder
 from .embeddings.factory import build_embedder, resolve_embedding_config
 from .ids import now
@@ -26,6 +27,7 @@ from .services.files import FileService
 from .services.ingest import IngestPipeline
 from .services.projects import ProjectService
 from .services.query_rewrite import build_rewriter
+from .services.responses import ResponsesConfig, ResponsesService
 from .services.search import SearchService
 from .services.usage import UsageService
 from .services.vector_stores import VectorStoreService
@@ -62,6 +64,8 @@ class Services:
     usage: UsageRecorder
     usage_reports: UsageService
     default_embedder: Callable[[], Embedder]
+    responses: ResponsesService
+    chat: ChatBackend | None = None
 
     @property
     def poll_after_ms(self) -> int:
@@ -73,6 +77,8 @@ class Services:
         checks = {"database": self.db.ping()}
         checks.update({f"vector_backend:{name}": up for name, up in self.indexes.ping_all().items()})
         checks["embeddings"] = self.default_embedder().available
+        if self.chat is not None:  # only where /v1/responses is configured to generate
+            checks["chat_completions"] = self.chat.available
         return checks
 
     def resume_unfinished(self) -> int:
@@ -236,8 +242,37 @@ def build_services(
     )
     search = SearchService(catalog, indexes, stores, embedder_for, build_rewriter(settings))
     limiter = RateLimiter(buckets or PostgresBucketStore(db), sole_writer=single_process)
+    chat = build_chat_backend(settings)
+    responses = ResponsesService(catalog, stores, search, chat, usage, responses_config(settings))
     return Services(
         settings, db, catalog, indexes, blobs, queue, pipeline, files, stores, search, limiter,
         auth, projects, usage, UsageService(usage.store, usage),
         lambda: embedder_for(*resolve(None, None)),
+        responses, chat,
+    )
+
+
+def build_chat_backend(settings: Settings) -> ChatBackend | None:
+    """The Chat Completions endpoint behind /v1/responses, or None where none is configured."""
+    if not settings.chat_completions_configured:
+        return None
+    from .chat.openai_compat import OpenAIChatBackend
+
+    key = settings.chat_completions_api_key
+    return OpenAIChatBackend(
+        settings.chat_completions_base_url,
+        key.get_secret_value() if key else None,
+        connect_timeout=settings.chat_completions_connect_timeout,
+        cooldown=settings.outage_cooldown_seconds,
+    )
+
+
+def responses_config(settings: Settings) -> ResponsesConfig:
+    return ResponsesConfig(
+        max_tool_calls=settings.responses_max_tool_calls,
+        time_budget_seconds=settings.responses_time_budget_seconds,
+        call_timeout_seconds=settings.chat_completions_timeout,
+        supports_tools=settings.chat_completions_supports_tools,
+        allowed_models=settings.chat_model_allow_list,
+        default_model=settings.chat_completions_default_model,
     )

@@ -101,6 +101,20 @@ class RequestTimedOut(APIError):
     error_type = "server_error"
 
 
+class BadGateway(APIError):
+    """502: the upstream model endpoint failed (its 5xx, or its refusal of our credentials)."""
+
+    status_code = 502
+    error_type = "server_error"
+
+
+class GatewayTimeout(APIError):
+    """504: the upstream model endpoint did not answer in time."""
+
+    status_code = 504
+    error_type = "server_error"
+
+
 def request_timed_out(seconds: float) -> RequestTimedOut:
     return RequestTimedOut(
         f"The request took longer than {seconds:g} s (the server's REQUEST_TIMEOUT_SECONDS) and was stopped."
@@ -111,6 +125,16 @@ def request_timed_out(seconds: float) -> RequestTimedOut:
 
 def shutting_down(retry_after_seconds: float = 1.0) -> ServiceUnavailable:
     return ServiceUnavailable("The server is shutting down. Please retry your request shortly.", retry_after_seconds)
+
+
+class ModelBackendUnavailable(APIError):
+    """503 for a server with no chat completions endpoint configured: retrying cannot help."""
+
+    status_code = 503
+    error_type = "server_error"
+
+    def __init__(self, message: str):
+        super().__init__(message, code="model_backend_unavailable", headers={"x-should-retry": "false"})
 
 
 class DependencyDown(Exception):

@@ -31,6 +31,9 @@ KEY_PREFIX = "key_"
 PROJECT_KEY_PREFIX = "sk-proj-"  # a project key's secret value
 ADMIN_KEY_PREFIX = "sk-admin-"  # an admin key's secret value
 USAGE_PAGE_PREFIX = "page_"  # a usage listing's `next_page` cursor
+RESPONSE_PREFIX = "resp_"
+FILE_SEARCH_CALL_PREFIX = "fs_"
+MESSAGE_PREFIX = "msg_"
 
 
 def _encode(value: int, length: int) -> str:

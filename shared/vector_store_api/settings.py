@@ -86,6 +86,24 @@ class Settings(BaseSettings):
     # Chat model used for rewrite_query; unset -> deterministic keyword rewrite.
     query_rewrite_model: str | None = None
 
+    # Generation for POST /v1/responses: any OpenAI-compatible Chat Completions endpoint (OpenAI, a
+    # gateway, vLLM, Ollama). Configured when CHAT_COMPLETIONS_BASE_URL or an API key is set (no
+    # base URL: api.openai.com); unconfigured, /v1/responses answers 503 model_backend_unavailable.
+    chat_completions_base_url: str | None = None
+    chat_completions_api_key: SecretStr | None = None
+    chat_completions_api_key_secret_id: str | None = None  # Lambda: the key from Secrets Manager
+    # Comma-separated models a request may name (empty: any, passed through). A model outside the
+    # list runs as CHAT_COMPLETIONS_DEFAULT_MODEL when that is set, else it is a 404 model_not_found.
+    chat_completions_models: str = ""
+    chat_completions_default_model: str | None = None
+    chat_completions_supports_tools: bool = True  # false: one search with the user's input, then answer
+    chat_completions_timeout: float = Field(120.0, gt=0)  # per upstream call
+    chat_completions_connect_timeout: float = Field(3.0, gt=0)
+    # One response: at most this many file_search calls (a request's max_tool_calls may lower it),
+    # and this long for all its upstream calls and searches together.
+    responses_max_tool_calls: int = Field(3, ge=1)
+    responses_time_budget_seconds: float = Field(300.0, gt=0)
+
     # AWS (serverless). Secrets are referenced by id and fetched at cold start, never passed as values.
     database_secret_id: str | None = None  # Secrets Manager: a URL, or RDS JSON {username, password, host, port, dbname}
     database_url_parameter: str | None = None  # SSM SecureString holding the URL (alternative to the secret)
@@ -159,6 +177,15 @@ class Settings(BaseSettings):
     ingest_unclaimed_seconds: float = Field(900.0, gt=0)
     ingest_max_resumes: int = Field(3, ge=0)
     ingest_sweep_seconds: float = Field(30.0, gt=0)
+
+
+    @property
+    def chat_completions_configured(self) -> bool:
+        return bool(self.chat_completions_base_url or self.chat_completions_api_key)
+
+    @property
+    def chat_model_allow_list(self) -> frozenset[str]:
+        return frozenset(m.strip() for m in self.chat_completions_models.split(",") if m.strip())
 
 
 @lru_cache(maxsize=1)

@@ -42,9 +42,10 @@ TEMPLATES = {
     "vector_store_files": "vector_store_files.json",
     "search": "search.json",
     "organization": "organization.json",
+    "responses": "responses.json",
 }
 
-HTTP_FUNCTIONS = ("files", "vector_stores", "vector_store_files", "search", "organization")
+HTTP_FUNCTIONS = ("files", "vector_stores", "vector_store_files", "search", "organization", "responses")
 ALL_FUNCTIONS = (*HTTP_FUNCTIONS, "ingest_worker", "ingest_dlq", "maintenance")
 
 _modules: dict[str, ModuleType] = {}

@@ -20,6 +20,7 @@ HTTP_EVENTS = {
     "vector_store_files.json": ("POST /v1/vector_stores/{vector_store_id}/files", "vs_example"),
     "search.json": ("POST /v1/vector_stores/{vector_store_id}/search", "vs_example"),
     "organization.json": ("POST /v1/organization/projects", None),
+    "responses.json": ("POST /v1/responses", None),
 }
 SQS_EVENTS = ("sqs_ingest.json", "sqs_bulk_ingest.json", "sqs_dlq.json")
 

@@ -54,7 +54,8 @@ def traced(handler: Handler) -> Handler:
 
 
 def resolve_secrets(settings: Settings) -> Settings:
-    """Settings with the secrets (database URL, OpenAI key, OpenSearch password, bootstrap admin key)
+    """Settings with the secrets (database URL, OpenAI key, OpenSearch password, bootstrap admin key,
+    chat completions key)
     fetched from Secrets Manager / SSM."""
     from pydantic import SecretStr
 
@@ -65,6 +66,7 @@ def resolve_secrets(settings: Settings) -> Settings:
         "openai_api_key": secrets.openai_api_key(settings),
         "opensearch_password": secrets.opensearch_password(settings),
         "admin_api_key": secrets.admin_api_key(settings),
+        "chat_completions_api_key": secrets.chat_completions_api_key(settings),
     }
     return settings.model_copy(update={name: SecretStr(value) for name, value in fetched.items() if value})
 

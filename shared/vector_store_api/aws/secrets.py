@@ -53,6 +53,11 @@ def openai_api_key(settings: Settings) -> str | None:
     return _api_key(settings.openai_api_key_secret_id)
 
 
+def chat_completions_api_key(settings: Settings) -> str | None:
+    """The Responses function's key for its Chat Completions endpoint."""
+    return _api_key(settings.chat_completions_api_key_secret_id)
+
+
 def admin_api_key(settings: Settings) -> str | None:
     """The bootstrap organization admin key."""
     return _api_key(settings.admin_api_key_secret_id)

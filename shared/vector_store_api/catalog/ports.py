@@ -15,6 +15,7 @@ from ..models.vector_stores import LastError, VectorStore, VectorStoreFile, Vect
 from ..vector_index.base import StoreRef
 from .paging import PageRequest
 from .records import Attachment, NewAttachment, StoreConfig, StoredFile
+from .responses import StoredResponse
 
 
 class FileRecords(Protocol):
@@ -192,6 +193,22 @@ class QuotaRecords(Protocol):
     """What a tenant stores, for its quotas."""
 
     def quota_usage(self, tenant_id: str, now: int) -> QuotaUsage: ...
+
+
+class ResponseRecords(Protocol):
+    """Stored Responses."""
+
+    def insert_response(
+        self,
+        tenant_id: str,
+        response: dict[str, Any],
+        input_items: list[dict[str, Any]],
+        messages: list[dict[str, Any]],
+    ) -> None: ...
+
+    def get_response(self, tenant_id: str, response_id: str) -> StoredResponse | None: ...
+
+    def delete_response(self, tenant_id: str, response_id: str) -> bool: ...
 
 
 class VectorStoreCatalog(FileRecords, StoreRecords, AttachmentRecords, BatchRecords, Protocol):

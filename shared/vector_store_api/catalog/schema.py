@@ -279,6 +279,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE files ADD COLUMN uploaded_by text COLLATE "C";
     """,
+    # 9: stored Responses (`store: true`): the Response object with its search results, the request's
+    # input items as listed by /input_items, and the conversation as chat messages, which a later
+    # `previous_response_id` continues.
+    """
+    CREATE TABLE responses (
+        id           text COLLATE "C" PRIMARY KEY,
+        tenant_id    text NOT NULL,
+        created_at   bigint NOT NULL,
+        status       text NOT NULL,
+        response     jsonb NOT NULL,
+        input_items  jsonb NOT NULL,
+        messages     jsonb NOT NULL
+    );
+    CREATE INDEX responses_by_tenant ON responses (tenant_id, id);
+    """,
 ]
 
 

@@ -254,6 +254,10 @@ class VectorStoreUsageResult(ResponseModel):
     num_chunks_embedded: int = 0
     num_tokens_embedded: int = 0
     usage_bytes: int = 0  # vector store bytes added by ingestion (OpenAI's field; not a storage snapshot)
+    num_responses: int = 0  # POST /v1/responses answered
+    num_tool_searches: int = 0  # stores searched by the Responses file_search tool
+    num_upstream_input_tokens: int = 0  # chat completions tokens of those responses
+    num_upstream_output_tokens: int = 0
 
 
 MAX_BUCKETS = 31  # days in one page of usage (`limit`)

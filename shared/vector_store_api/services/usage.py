@@ -36,6 +36,10 @@ def _result(counters: Counter[str], project_id: str | None, store_id: str | None
         num_chunks_embedded=counters[base.CHUNKS_EMBEDDED],
         num_tokens_embedded=counters[base.TOKENS_EMBEDDED],
         usage_bytes=counters[base.BYTES_INGESTED],
+        num_responses=counters[base.RESPONSES],
+        num_tool_searches=counters[base.TOOL_SEARCHES],
+        num_upstream_input_tokens=counters[base.UPSTREAM_INPUT_TOKENS],
+        num_upstream_output_tokens=counters[base.UPSTREAM_OUTPUT_TOKENS],
     )
 
 

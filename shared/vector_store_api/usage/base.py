@@ -17,6 +17,10 @@ FILES_INGESTED = "files_ingested"
 CHUNKS_EMBEDDED = "chunks_embedded"
 TOKENS_EMBEDDED = "tokens_embedded"
 BYTES_INGESTED = "bytes_ingested"
+RESPONSES = "responses"  # POST /v1/responses answered (completed, incomplete or failed)
+TOOL_SEARCHES = "tool_searches"  # file_search calls the Responses tool made, per store searched
+UPSTREAM_INPUT_TOKENS = "upstream_input_tokens"  # the chat endpoint's `usage`, summed per response
+UPSTREAM_OUTPUT_TOKENS = "upstream_output_tokens"
 
 
 class UsageKey(NamedTuple):

@@ -26,6 +26,13 @@ class PrometheusMetrics:
         self.chunks = Counter("vector_store_api_chunks_embedded", "Chunks embedded and indexed", registry=self.registry)
         self.tokens = Counter("vector_store_api_tokens_embedded", "Tokens embedded", registry=self.registry)
         self.bytes = Counter("vector_store_api_bytes_ingested", "Vector store bytes added", registry=self.registry)
+        self.responses = Counter("vector_store_api_responses", "Responses answered", registry=self.registry)
+        self.tool_searches = Counter(
+            "vector_store_api_tool_searches", "Vector store searches made by the file_search tool", registry=self.registry
+        )
+        self.upstream_tokens = Counter(
+            "vector_store_api_upstream_tokens", "Chat completions tokens", ["kind"], registry=self.registry
+        )
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method=method, route=route, status=str(status)).inc()
@@ -36,6 +43,11 @@ class PrometheusMetrics:
         self.chunks.inc(chunks)
         self.tokens.inc(tokens)
         self.bytes.inc(usage_bytes)
+
+    def responded(self, input_tokens: int, output_tokens: int) -> None:
+        self.responses.inc()
+        self.upstream_tokens.labels(kind="input").inc(input_tokens)
+        self.upstream_tokens.labels(kind="output").inc(output_tokens)
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -77,6 +77,21 @@ class UsageRecorder:
         if self.metrics is not None:
             self.metrics.ingested(chunks, tokens, usage_bytes)
 
+    def responded(self, tenant_id: str, input_tokens: int, output_tokens: int) -> None:
+        """A Response finished; its upstream tokens, as the chat endpoint reported them."""
+        self.count(
+            tenant_id,
+            None,
+            {base.RESPONSES: 1, base.UPSTREAM_INPUT_TOKENS: input_tokens, base.UPSTREAM_OUTPUT_TOKENS: output_tokens},
+        )
+        if self.metrics is not None:
+            self.metrics.responded(input_tokens, output_tokens)
+
+    def tool_searched(self, tenant_id: str, vector_store_id: str) -> None:
+        self.count(tenant_id, vector_store_id, {base.TOOL_SEARCHES: 1})
+        if self.metrics is not None:
+            self.metrics.tool_searches.inc()
+
     def ingest_failed(self, code: str) -> None:
         if self.metrics is not None:
             self.metrics.files_failed.labels(code=code).inc()

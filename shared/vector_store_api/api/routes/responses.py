@@ -1,0 +1,114 @@
+"""/v1/responses: answers over the caller's vector stores (the `file_search` tool)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from ...errors import InvalidRequest
+from ...models.common import CursorPage, DeletedObject
+from ...models.responses import CreateResponseRequest, FileSearchTool
+from ..deps import NewestFirstPage, ReaderDep, ServicesDep, TenantDep, json_body, rate_limit, reader
+from ..errors import validation_error
+from ..responses import respond
+
+router = APIRouter(prefix="/v1/responses", tags=["responses"], dependencies=[Depends(reader), Depends(rate_limit)])
+
+# The SDK sends list query parameters in bracket form (`include[]=...`); plain repeats work too.
+Include = Query(default_factory=list, alias="include[]")
+
+
+def file_search_tool(tools: list[dict[str, Any]]) -> FileSearchTool | None:
+    """The one `file_search` tool, validated; any other tool type is refused, naming it."""
+    tool: FileSearchTool | None = None
+    for i, raw in enumerate(tools):
+        kind = raw.get("type")
+        if kind != "file_search":
+            raise InvalidRequest(
+                f"Tool type '{str(kind)[:64]}' is not supported; only 'file_search'.",
+                param=f"tools[{i}].type",
+                code="unsupported_value",
+            )
+        if tool is not None:
+            raise InvalidRequest(
+                "Only one file_search tool is supported.", param=f"tools[{i}].type", code="unsupported_value"
+            )
+        try:
+            tool = FileSearchTool.model_validate(raw)
+        except ValidationError as error:
+            errors = [{**e, "loc": ("tools", i, *e["loc"])} for e in error.errors(include_url=False)]
+            raise validation_error(errors, in_request_part=False) from None
+    return tool
+
+
+def _sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    for event in events:
+        yield f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
+
+
+@router.post("")
+def create_response(
+    *,
+    body: CreateResponseRequest = Depends(json_body(CreateResponseRequest)),
+    caller: ReaderDep,
+    svc: ServicesDep,
+):
+    tool = file_search_tool(body.tools)
+    if body.stream:
+        run = svc.responses.prepare(caller, body, tool)  # every request error before the stream starts
+        return StreamingResponse(
+            _sse(svc.responses.run(run)),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    return respond(svc.responses.create(caller, body, tool))
+
+
+@router.get("/{response_id}")
+def retrieve_response(
+    *,
+    response_id: str,
+    request: Request,
+    include: list[str] = Include,
+    tenant: TenantDep,
+    svc: ServicesDep,
+):
+    if "stream" in request.query_params:
+        raise InvalidRequest(
+            "'stream' is not supported on retrieve: responses here are never background responses.",
+            param="stream",
+            code="unsupported_parameter",
+        )
+    include = include or request.query_params.getlist("include")
+    return respond(svc.responses.retrieve(tenant, response_id, include))
+
+
+@router.delete("/{response_id}")
+def delete_response(*, response_id: str, tenant: TenantDep, svc: ServicesDep):
+    return respond(DeletedObject(id=svc.responses.delete(tenant, response_id), object="response"))
+
+
+@router.post("/{response_id}/cancel")
+def cancel_response(*, response_id: str, tenant: TenantDep, svc: ServicesDep):
+    svc.responses.cancel(tenant, response_id)
+
+
+@router.get("/{response_id}/input_items")
+def list_input_items(
+    *,
+    response_id: str,
+    request: Request,
+    page: NewestFirstPage,
+    include: list[str] = Include,
+    tenant: TenantDep,
+    svc: ServicesDep,
+):
+    include = include or request.query_params.getlist("include")
+    found = svc.responses.input_items(tenant, response_id, page, include)
+    items = found.items  # stored item dicts, already in the SDK's ResponseItem shapes
+    first, last = (items[0]["id"], items[-1]["id"]) if items else (None, None)
+    return respond(CursorPage[dict](data=items, first_id=first, last_id=last, has_more=found.has_more))
