@@ -73,9 +73,8 @@ def file_search(store_ids: list[str], **fields: Any) -> dict[str, Any]:
 
 def ask(client: OpenAI, question: str, store_ids: list[str], **kwargs: Any) -> Any:
     tool_fields = kwargs.pop("tool", {})
-    return client.responses.create(
-        model="gpt-4.1-mini", input=question, tools=[file_search(store_ids, **tool_fields)], **kwargs
-    )
+    model = kwargs.pop("model", "gpt-4.1-mini")
+    return client.responses.create(model=model, input=question, tools=[file_search(store_ids, **tool_fields)], **kwargs)
 
 
 def first_sentence(text: str) -> str:
@@ -342,6 +341,13 @@ def test_a_store_scoped_key_cannot_search_other_stores(api):
     with pytest.raises(openai.PermissionDeniedError) as caught:
         ask(scoped_client, "volcano", [allowed.id, hidden.id])
     assert caught.value.param == "tools[0].vector_store_ids"
+    # An answer drawn from the hidden store is not the scoped key's to read or continue.
+    unscoped = ask(client, "volcano", [hidden.id])
+    with pytest.raises(openai.NotFoundError):
+        scoped_client.responses.retrieve(unscoped.id)
+    with pytest.raises(openai.NotFoundError):
+        scoped_client.responses.create(model="m", input="more", previous_response_id=unscoped.id)
+    assert client.responses.retrieve(unscoped.id).id == unscoped.id
 
 
 # -------------------------------------------------------------------------------- the loop

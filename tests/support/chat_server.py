@@ -4,8 +4,9 @@ Responses tests, standing in for OpenAI, vLLM or Ollama the way moto stands in f
 Offered the `file_search` function, it calls it on the first turn with the last user message as
 its query; shown results (a tool message, or the system note of a model without tools), it answers
 by quoting the first sentence of the first two results, each followed by its citation marker
-`[n]`. The requested model name picks a failure to act out (see `CHAOS`). Every request it
-received is kept in `requests`.
+`[n]`. The requested model name picks a failure to act out (see `CHAOS`). It answers as one JSON
+body, or streamed as chunks when asked to (`stream: true`). Every request it received is kept in
+`requests`.
 
     python -m tests.support.chat_server --port 8101     (for trying the README's snippets by hand)
 """
@@ -71,6 +72,26 @@ def answer_for(messages: list[dict[str, Any]]) -> str:
     return "Hello from the test model."
 
 
+def stream_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
+    base = {k: completion[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    choice = completion["choices"][0]
+    message = choice["message"]
+    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}]
+    words = re.findall(r"\S+\s*", message.get("content") or "")
+    for i in range(0, len(words), 2):  # two words per chunk: markers arrive split from their text
+        delta = {"content": "".join(words[i : i + 2])}
+        chunks.append({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    for index, call in enumerate(message.get("tool_calls") or []):
+        arguments = call["function"]["arguments"]
+        head = {"index": index, "id": call["id"], "type": "function", "function": {"name": "file_search", "arguments": arguments[:5]}}
+        tail = {"index": index, "function": {"arguments": arguments[5:]}}  # arguments arrive in pieces
+        for part in (head, tail):
+            chunks.append({**base, "choices": [{"index": 0, "delta": {"tool_calls": [part]}, "finish_reason": None}]})
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]})
+    chunks.append({**base, "choices": [], "usage": completion["usage"]})
+    return chunks
+
+
 class ChatServer:
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -90,7 +111,20 @@ class ChatServer:
                     self._send(404, {"error": {"message": "not found"}})
                     return
                 status, payload, headers = server.complete(body, self.headers.get("authorization", ""))
-                self._send(status, payload, headers)
+                if status == 200 and body.get("stream"):
+                    self._send_stream(payload)
+                else:
+                    self._send(status, payload, headers)
+
+            def _send_stream(self, completion: dict[str, Any]) -> None:
+                """The completion as Chat Completions chunks: text a few words at a time, usage last."""
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                for chunk in stream_chunks(completion):
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()

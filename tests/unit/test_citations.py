@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vector_store_api.services.citations import Source, cite, text_pieces
+from vector_store_api.services.citations import Source, cite, settled_length
 
 SOURCES = [Source("file-a", "a.txt"), Source("file-b", "b.pdf")]
 
@@ -45,7 +45,33 @@ def test_annotations_sorted_and_within_the_text():
     assert indexes == sorted(indexes) and all(0 <= i <= len(text) for i in indexes)
 
 
-def test_pieces_join_to_the_text():
-    text = "A short answer,  with   spaces\nand lines."
-    assert "".join(text_pieces(text)) == text
-    assert text_pieces("") == [""]
+@pytest.mark.parametrize(
+    ("raw", "settled"),
+    [
+        ("Fifteen days", "Fifteen days"),
+        ("Fifteen days ", "Fifteen days"),  # the space may belong to a marker
+        ("Fifteen days [", "Fifteen days"),
+        ("Fifteen days [1", "Fifteen days"),
+        ("Fifteen days [1, 2", "Fifteen days"),
+        ("Fifteen days [1].", "Fifteen days [1]."),
+        ("Fifteen days 【1†sou", "Fifteen days"),
+        ("Fifteen days <", "Fifteen days"),
+        ("Fifteen days <|file-ab", "Fifteen days"),
+        ("An aside [" + "x" * 80, "An aside [" + "x" * 80),  # too long ago to be a marker
+    ],
+)
+def test_settled_length(raw, settled):
+    assert raw[: settled_length(raw)] == settled
+
+
+def test_a_growing_answer_cites_to_prefixes_of_the_final_result():
+    final = "One fact [1]. Both [1, 2], and [2024] stays.【2†x】 End <|file-a|>."
+    final_text, final_annotations = cite(final, SOURCES)
+    sent, announced = "", 0
+    for end in range(1, len(final) + 1):
+        raw = final[:end]
+        text, found = cite(raw[: settled_length(raw)], SOURCES)
+        assert final_text.startswith(text) and text.startswith(sent)
+        assert found == final_annotations[: len(found)] and len(found) >= announced
+        sent, announced = text, len(found)
+    assert sent == final_text.rstrip(".") or sent == final_text

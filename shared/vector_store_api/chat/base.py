@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ChatBackend(Protocol):
         """False while the endpoint was last found unreachable."""
         ...
 
-    def complete(
+    def stream(
         self,
         model: str,
         messages: list[dict[str, Any]],
@@ -48,8 +48,9 @@ class ChatBackend(Protocol):
         tool_choice: str | dict[str, Any] | None,
         options: dict[str, Any],
         timeout: float,
-    ) -> ChatReply:
-        """One chat completion. Raises the API's errors (BadGateway, GatewayTimeout, NotFound for an
-        unknown model, InvalidRequest, RateLimited), DependencyDown while the endpoint cannot be
-        reached, and ToolsRefused when tools were sent and the endpoint refused them."""
+    ) -> Iterator[str | ChatReply]:
+        """One chat completion, streamed: its text as it arrives, then the whole ChatReply (text, tool
+        calls, finish reason, usage) last. Raises the API's errors (BadGateway, GatewayTimeout,
+        NotFound for an unknown model, InvalidRequest, RateLimited), DependencyDown while the
+        endpoint cannot be reached, and ToolsRefused when tools were sent and the endpoint refused them."""
         ...

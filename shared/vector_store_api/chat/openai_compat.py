@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import APIError, BadGateway, GatewayTimeout, InvalidRequest, NotFound, RateLimited, shown
 from ..resilience import CircuitBreaker
@@ -55,7 +56,7 @@ class OpenAIChatBackend:
                     self._client = OpenAI(api_key=self._api_key or "unused", base_url=self._base_url, max_retries=0)
         return self._client
 
-    def complete(
+    def stream(
         self,
         model: str,
         messages: list[dict[str, Any]],
@@ -64,10 +65,16 @@ class OpenAIChatBackend:
         tool_choice: str | dict[str, Any] | None,
         options: dict[str, Any],
         timeout: float,
-    ) -> ChatReply:
+    ) -> Iterator[str | ChatReply]:
         import openai
 
-        body: dict[str, Any] = {"model": model, "messages": messages, **options}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            **options,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         if tools:
             body["tools"] = tools
             if tool_choice is not None:
@@ -76,21 +83,33 @@ class OpenAIChatBackend:
         client = self._get_client().with_options(
             timeout=openai.Timeout(timeout, connect=min(timeout, self._connect_timeout))
         )
+        with self._upstream(model, bool(tools), timeout):
+            chunks = client.chat.completions.create(**body)
+        self._breaker.succeeded()
+        reply = _ReplyBuilder()
+        with self._upstream(model, bool(tools), timeout):
+            for chunk in chunks:
+                text = reply.add(chunk)
+                if text:
+                    yield text
+        yield reply.build()
+
+    @contextmanager
+    def _upstream(self, model: str, sent_tools: bool, timeout: float) -> Iterator[None]:
+        """The SDK's exceptions as the API's errors (see the module docstring)."""
+        import openai
+
         try:
-            completion = client.chat.completions.create(**body)
+            yield
         except openai.APITimeoutError as error:
             if type(error.__cause__).__name__ == "ConnectTimeout":  # nobody answered: an outage
                 raise self._breaker.failed() from error
-            raise GatewayTimeout(
-                f"The model did not answer within {timeout:.0f} seconds.", code="timeout"
-            ) from None
+            raise GatewayTimeout(f"The model did not answer within {timeout:.0f} seconds.", code="timeout") from None
         except openai.APIConnectionError as error:
             raise self._breaker.failed() from error
         except openai.APIStatusError as error:
             self._breaker.succeeded()  # it answered
-            raise self._mapped(error, model, bool(tools)) from None
-        self._breaker.succeeded()
-        return _reply(completion)
+            raise self._mapped(error, model, sent_tools) from None
 
     def _mapped(self, error: APIStatusError, model: str, sent_tools: bool) -> Exception:
         status, message = error.status_code, self._scrubbed(_upstream_message(error))
@@ -137,25 +156,51 @@ def _upstream_code(error: APIStatusError) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def _reply(completion: Any) -> ChatReply:
-    choice = completion.choices[0] if completion.choices else None
-    message = choice.message if choice is not None else None
-    calls = [
-        ToolCall(id=call.id or f"call_{i}", name=call.function.name, arguments=call.function.arguments or "")
-        for i, call in enumerate((message.tool_calls or []) if message is not None else [])
-        if getattr(call, "function", None) is not None
-    ]
-    usage = completion.usage
-    prompt_details = getattr(usage, "prompt_tokens_details", None) if usage else None
-    completion_details = getattr(usage, "completion_tokens_details", None) if usage else None
-    return ChatReply(
-        content=message.content if message is not None else None,
-        tool_calls=calls,
-        finish_reason=choice.finish_reason if choice is not None else None,
-        usage=ChatUsage(
-            prompt_tokens=(usage.prompt_tokens or 0) if usage else 0,
-            completion_tokens=(usage.completion_tokens or 0) if usage else 0,
-            cached_tokens=(getattr(prompt_details, "cached_tokens", 0) or 0),
-            reasoning_tokens=(getattr(completion_details, "reasoning_tokens", 0) or 0),
-        ),
-    )
+class _ReplyBuilder:
+    """Assembles a streamed completion: text pieces, tool calls sent in fragments, usage last."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.finish_reason: str | None = None
+        self.usage: Any = None
+
+    def add(self, chunk: Any) -> str:
+        if getattr(chunk, "usage", None):
+            self.usage = chunk.usage
+        added = []
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            if delta is None:
+                continue
+            if delta.content:
+                added.append(delta.content)
+            for call in delta.tool_calls or []:
+                slot = self.calls.setdefault(call.index, {"id": None, "name": "", "arguments": ""})
+                slot["id"] = call.id or slot["id"]
+                if call.function is not None:
+                    slot["name"] += call.function.name or ""
+                    slot["arguments"] += call.function.arguments or ""
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+        self.text.extend(added)
+        return "".join(added)
+
+    def build(self) -> ChatReply:
+        usage = self.usage
+        prompt_details = getattr(usage, "prompt_tokens_details", None)
+        completion_details = getattr(usage, "completion_tokens_details", None)
+        return ChatReply(
+            content="".join(self.text) or None,
+            tool_calls=[
+                ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"], arguments=slot["arguments"])
+                for index, slot in sorted(self.calls.items())
+            ],
+            finish_reason=self.finish_reason,
+            usage=ChatUsage(
+                prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+                completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+                cached_tokens=getattr(prompt_details, "cached_tokens", 0) or 0,
+                reasoning_tokens=getattr(completion_details, "reasoning_tokens", 0) or 0,
+            ),
+        )

@@ -4,7 +4,8 @@ The model is shown numbered sources and asked to cite them as `[n]`. Markers acc
 `[n, m]`, `[n][m]`, `【n】` (`【n†source】` too) and `<|file-…|>`. Each marker is removed together with
 one space before it; an annotation's `index` is the length (in code points) of the cleaned text
 before the marker, i.e. where OpenAI says to insert the citation. Brackets naming numbers outside
-the sources (`[2024]`, `[a]`) are ordinary text.
+the sources (`[2024]`, `[a]`) are ordinary text. A streamed answer is cited as it grows: see
+`settled_length`.
 """
 
 from __future__ import annotations
@@ -57,7 +58,22 @@ def cite(text: str, sources: Sequence[Source]) -> tuple[str, list[FileCitation]]
     return "".join(cleaned), sorted(annotations, key=lambda a: a.index)
 
 
-def text_pieces(text: str, words_per_piece: int = 3) -> list[str]:
-    """The text in small pieces for `output_text.delta` events (joined, they are the text)."""
-    tokens = re.findall(r"\S+\s*|\s+", text)
-    return ["".join(tokens[i : i + words_per_piece]) for i in range(0, len(tokens), words_per_piece)] or [""]
+# A marker is short: `[12, 13]`, `【3†source】`, `<|file-…|>` (OpenAI's file ids are about 30 characters).
+MAX_MARKER_CHARS = 64
+_OPENERS = (("[", "]"), ("【", "】"), ("<|", "|>"))
+
+
+def settled_length(raw: str) -> int:
+    """How much of a growing answer can be cited and streamed now: all of it but a suffix that may
+    still become a marker (an unclosed `[`, `【` or `<|` near the end), and the whitespace before
+    that suffix, which goes with a marker. `cite(raw[:n])` is then a prefix of the final result."""
+    end = len(raw)
+    for opener, closer in _OPENERS:
+        start = raw.rfind(opener, max(0, len(raw) - MAX_MARKER_CHARS))
+        if start != -1 and raw.find(closer, start) == -1:
+            end = min(end, start)
+    if raw.endswith("<"):
+        end = min(end, len(raw) - 1)
+    while end > 0 and raw[end - 1].isspace():
+        end -= 1
+    return end

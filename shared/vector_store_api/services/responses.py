@@ -3,7 +3,7 @@
 `prepare` checks a request completely (fields, stores, scopes, the previous response, the model)
 before anything is produced, so every such error is a plain HTTP error, streaming or not. `run`
 then yields the stream events of one response (docs/responses-file-search.md §3); a non-streaming
-call consumes them and returns the final object. The model is offered `file_search` as a function;
+call consumes them and returns the final object. The model is offered `file_search` as a function (every model call streams);
 each call runs the search service over the tool's stores and the numbered results go back as a
 tool message; the answer's `[n]` markers become `file_citation` annotations (citations.py).
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Literal
 
 from ..catalog.ports import ResponseRecords
+from ..catalog.responses import StoredResponse
 from ..chat.base import ChatBackend, ChatReply, ToolsRefused
 from ..errors import (
     APIError,
@@ -49,7 +50,7 @@ from ..models.responses import (
 )
 from ..models.search import MAX_QUERIES, MAX_QUERY_CHARS, RankingOptions, SearchRequest
 from ..usage.recorder import UsageRecorder
-from .citations import Source, cite, text_pieces
+from .citations import Source, cite, settled_length
 from .principal import Principal
 from .search import SearchService
 from .vector_stores import VectorStoreService
@@ -129,6 +130,77 @@ class ResponseRun:
         return self.response.shown(self.include_results).model_dump(mode="json")
 
 
+class _AnswerStream:
+    """The assistant message of one model turn, streamed as its text arrives. Text is held back only
+    while it may still end in a citation marker, so deltas never contain markers and their
+    concatenation is the final text; each annotation is announced once the text before it is out."""
+
+    def __init__(self, run: ResponseRun) -> None:
+        self._run = run
+        self._raw = ""
+        self._sent = 0  # characters of cited text sent as deltas
+        self._announced = 0  # annotations sent
+        self._message: OutputMessage | None = None
+        self._index = 0
+
+    @property
+    def started(self) -> bool:
+        return self._message is not None
+
+    def _ids(self) -> dict[str, Any]:
+        assert self._message is not None
+        return {"item_id": self._message.id, "output_index": self._index, "content_index": 0}
+
+    def _open(self) -> Iterator[Event]:
+        if self._message is not None:
+            return
+        run = self._run
+        self._message = OutputMessage(id=new_id(MESSAGE_PREFIX), status="in_progress", content=[])
+        self._index = len(run.response.output)
+        run.response.output.append(self._message)
+        yield run.event("response.output_item.added", output_index=self._index, item=self._message.model_dump(mode="json"))
+        yield run.event("response.content_part.added", **self._ids(), part=OutputText(text="").model_dump(mode="json"))
+
+    def feed(self, piece: str) -> Iterator[Event]:
+        self._raw += piece
+        if self._message is None and not self._raw.strip():
+            return  # whitespace before a tool call is no message
+        yield from self._open()
+        yield from self._send(settled_length(self._raw))
+
+    def _send(self, length: int) -> Iterator[Event]:
+        text, annotations = cite(self._raw[:length], self._run.sources)
+        if len(text) > self._sent:
+            yield self._run.event("response.output_text.delta", **self._ids(), delta=text[self._sent :], logprobs=[])
+            self._sent = len(text)
+        for annotation in annotations[self._announced :]:
+            yield self._run.event(
+                "response.output_text.annotation.added",
+                **self._ids(),
+                annotation_index=self._announced,
+                annotation=annotation.model_dump(mode="json"),
+            )
+            self._announced += 1
+
+    def finish(self, *, incomplete: bool, remember: bool) -> Iterator[Event]:
+        """Send the rest and close the message; `remember`: it ends the turn's conversation."""
+        run = self._run
+        yield from self._open()
+        yield from self._send(len(self._raw))
+        text, annotations = cite(self._raw, run.sources)
+        assert self._message is not None
+        part = OutputText(text=text, annotations=annotations)
+        self._message.content = [part]
+        self._message.status = "incomplete" if incomplete else "completed"
+        if incomplete:
+            run.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
+        yield run.event("response.output_text.done", **self._ids(), text=text, logprobs=[])
+        yield run.event("response.content_part.done", **self._ids(), part=part.model_dump(mode="json"))
+        yield run.event("response.output_item.done", output_index=self._index, item=self._message.model_dump(mode="json"))
+        if remember:
+            run.conversation.append({"role": "assistant", "content": text})
+
+
 class ResponsesService:
     def __init__(
         self,
@@ -163,7 +235,7 @@ class ResponsesService:
             self._check_stores(tenant_id, caller, tool)
         history: list[dict[str, Any]] = []
         if request.previous_response_id is not None:
-            history = self._previous(tenant_id, request.previous_response_id)
+            history = self._previous(caller, request.previous_response_id)
         if self._chat is None:
             raise ModelBackendUnavailable("No chat completions backend is configured.")
         upstream_model = self._upstream_model(request.model)
@@ -230,8 +302,8 @@ class ResponsesService:
             except NotFound:
                 raise NotFound(f"Vector store with id '{shown(store_id)}' not found.", param=param) from None
 
-    def _previous(self, tenant_id: str, response_id: str) -> list[dict[str, Any]]:
-        stored = self._catalog.get_response(tenant_id, response_id) if response_id.startswith(RESPONSE_PREFIX) else None
+    def _previous(self, caller: Principal, response_id: str) -> list[dict[str, Any]]:
+        stored = self._visible(caller, response_id)
         if stored is None or stored.response.get("status") not in ("completed", "incomplete"):
             raise NotFound(
                 f"Previous response with id '{shown(response_id)}' not found.", param="previous_response_id"
@@ -302,6 +374,8 @@ class ResponsesService:
         for item in response.output:
             if isinstance(item, FileSearchCall) and item.status in ("in_progress", "searching"):
                 item.status = "failed"
+            elif isinstance(item, OutputMessage) and item.status == "in_progress":  # cut off mid-answer
+                item.status = "incomplete"
 
     def _generate(self, run: ResponseRun, deadline: float) -> Iterator[Event]:
         request = run.request
@@ -316,22 +390,21 @@ class ResponsesService:
             force = tools_now and run.force_search and iteration == 1
             messages = self._messages(run, extra_system)
             try:
-                reply = self._complete(run, messages, tools_now, force, deadline)
+                reply = yield from self._turn(run, messages, tools_now, force, deadline)
             except ToolsRefused:
                 if not tools_now or iteration > 1:
                     raise
                 log.info("model %s refused tools; searching once with the user's input", shown(run.upstream_model))
                 offer_tools = tools_now = False
                 extra_system.append((yield from self._fallback_search(run)))
-                reply = self._complete(run, self._messages(run, extra_system), False, False, deadline)
+                reply = yield from self._turn(run, self._messages(run, extra_system), False, False, deadline)
             calls = list(reply.tool_calls) if tools_now else []
             if not calls:
-                yield from self._answer(run, reply)
-                return
+                return  # the turn streamed the answer
             run.conversation.append(
                 {
                     "role": "assistant",
-                    "content": None,
+                    "content": reply.content,
                     "tool_calls": [
                         {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
                         for c in calls
@@ -357,9 +430,11 @@ class ResponsesService:
         system = [{"role": "system", "content": text} for text in [run.system, *extra_system] if text]
         return [*system, *run.conversation]
 
-    def _complete(
+    def _turn(
         self, run: ResponseRun, messages: list[dict[str, Any]], tools: bool, force: bool, deadline: float
-    ) -> ChatReply:
+    ) -> Iterator[Event]:
+        """One model call, its answer streamed as it arrives; returns the reply. Text said in a turn
+        that calls the tool is kept as a message of its own."""
         assert self._chat is not None  # prepare() refused the request otherwise
         remaining = deadline - self._clock()
         if remaining <= 0:
@@ -380,20 +455,33 @@ class ResponsesService:
         if tools and request.parallel_tool_calls is not None:
             options["parallel_tool_calls"] = request.parallel_tool_calls
         tool_choice: str | dict[str, Any] = {"type": "function", "function": {"name": TOOL_NAME}} if force else "auto"
-        reply = self._chat.complete(
+        answer = _AnswerStream(run)
+        reply: ChatReply | None = None
+        for piece in self._chat.stream(
             run.upstream_model,
             messages,
             tools=[FILE_SEARCH_FUNCTION] if tools else None,
             tool_choice=tool_choice if tools else None,
             options=options,
             timeout=min(self._config.call_timeout_seconds, remaining),
-        )
+        ):
+            if isinstance(piece, ChatReply):
+                reply = piece
+            else:
+                yield from answer.feed(piece)
+        if reply is None:
+            raise BadGateway("The model's answer ended early.", code="server_error")
         usage = run.usage
         usage.input_tokens += reply.usage.prompt_tokens
         usage.output_tokens += reply.usage.completion_tokens
         usage.input_tokens_details.cached_tokens += reply.usage.cached_tokens
         usage.output_tokens_details.reasoning_tokens += reply.usage.reasoning_tokens
         usage.total_tokens = usage.input_tokens + usage.output_tokens
+        if tools and reply.tool_calls:
+            if answer.started:
+                yield from answer.finish(incomplete=False, remember=False)
+        else:
+            yield from answer.finish(incomplete=reply.finish_reason == "length", remember=True)
         return reply
 
     # ----------------------------------------------------------------------------------- search
@@ -457,57 +545,24 @@ class ResponsesService:
         ranked = sorted(merged.values(), key=lambda r: r.score, reverse=True)
         return ranked[: tool.max_num_results]
 
-    # ----------------------------------------------------------------------------------- answer
-    def _answer(self, run: ResponseRun, reply: ChatReply) -> Iterator[Event]:
-        text, annotations = cite(reply.content or "", run.sources)
-        incomplete = reply.finish_reason == "length"
-        message = OutputMessage(id=new_id(MESSAGE_PREFIX), status="in_progress", content=[])
-        index = len(run.response.output)
-        run.response.output.append(message)
-        ids = {"item_id": message.id, "output_index": index, "content_index": 0}
-        yield run.event("response.output_item.added", output_index=index, item=message.model_dump(mode="json"))
-        yield run.event(
-            "response.content_part.added", **ids, part=OutputText(text="").model_dump(mode="json")
-        )
-        emitted, pending = 0, list(annotations)
-        for piece in text_pieces(text):
-            yield run.event("response.output_text.delta", **ids, delta=piece, logprobs=[])
-            emitted += len(piece)
-            while pending and pending[0].index <= emitted:
-                annotation = pending.pop(0)
-                yield run.event(
-                    "response.output_text.annotation.added",
-                    **ids,
-                    annotation_index=len(annotations) - len(pending) - 1,
-                    annotation=annotation.model_dump(mode="json"),
-                )
-        part = OutputText(text=text, annotations=annotations)
-        message.content = [part]
-        message.status = "incomplete" if incomplete else "completed"
-        if incomplete:
-            run.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
-        yield run.event("response.output_text.done", **ids, text=text, logprobs=[])
-        yield run.event("response.content_part.done", **ids, part=part.model_dump(mode="json"))
-        yield run.event("response.output_item.done", output_index=index, item=message.model_dump(mode="json"))
-        run.conversation.append({"role": "assistant", "content": text})
-
     # -------------------------------------------------------------------------- stored responses
-    def retrieve(self, tenant_id: str, response_id: str, include: list[str]) -> ResponseObject:
-        stored = self._stored(tenant_id, response_id)
+    def retrieve(self, caller: Principal, response_id: str, include: list[str]) -> ResponseObject:
+        stored = self._stored(caller, response_id)
         return ResponseObject.model_validate(stored.response).shown(RESULTS_INCLUDE in include)
 
-    def delete(self, tenant_id: str, response_id: str) -> str:
-        if not response_id.startswith(RESPONSE_PREFIX) or not self._catalog.delete_response(tenant_id, response_id):
+    def delete(self, caller: Principal, response_id: str) -> str:
+        self._stored(caller, response_id)
+        if not self._catalog.delete_response(caller.project_id or "", response_id):
             raise _response_not_found(response_id)
         return response_id
 
-    def cancel(self, tenant_id: str, response_id: str) -> None:
-        self._stored(tenant_id, response_id)
+    def cancel(self, caller: Principal, response_id: str) -> None:
+        self._stored(caller, response_id)
         raise InvalidRequest("Only background responses can be cancelled.", param="response_id")
 
-    def input_items(self, tenant_id: str, response_id: str, page: PageRequest, include: list[str]) -> Page:
+    def input_items(self, caller: Principal, response_id: str, page: PageRequest, include: list[str]) -> Page:
         """The request's own input items (not inherited history), newest first unless `order=asc`."""
-        items = list(self._stored(tenant_id, response_id).input_items)
+        items = list(self._stored(caller, response_id).input_items)
         if RESULTS_INCLUDE not in include:
             items = [{**item, "results": None} if item.get("type") == "file_search_call" else item for item in items]
         if page.order == "desc":
@@ -520,11 +575,22 @@ class ResponsesService:
             items = items[: ids.index(page.before)] if page.before in ids else items
         return Page(items[: page.limit], len(items) > page.limit)
 
-    def _stored(self, tenant_id: str, response_id: str) -> Any:
-        stored = self._catalog.get_response(tenant_id, response_id) if response_id.startswith(RESPONSE_PREFIX) else None
+    def _stored(self, caller: Principal, response_id: str) -> StoredResponse:
+        stored = self._visible(caller, response_id)
         if stored is None:
             raise _response_not_found(response_id)
         return stored
+
+    def _visible(self, caller: Principal, response_id: str) -> StoredResponse | None:
+        """The project's stored response, if the caller may see it: a key scoped to some stores does
+        not see answers (and search results) drawn from other stores."""
+        if not response_id.startswith(RESPONSE_PREFIX) or caller.project_id is None:
+            return None
+        stored = self._catalog.get_response(caller.project_id, response_id)
+        if stored is None:
+            return None
+        searched = [store for tool in stored.response.get("tools", []) for store in tool.get("vector_store_ids", [])]
+        return stored if all(caller.may_use_store(store) for store in searched) else None
 
 
 # ------------------------------------------------------------------------------ request parts

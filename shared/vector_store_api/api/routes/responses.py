@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ...errors import InvalidRequest
 from ...models.common import CursorPage, DeletedObject
 from ...models.responses import CreateResponseRequest, FileSearchTool
-from ..deps import NewestFirstPage, ReaderDep, ServicesDep, TenantDep, json_body, rate_limit, reader
+from ..deps import NewestFirstPage, ReaderDep, ServicesDep, json_body, rate_limit, reader
 from ..errors import validation_error
 from ..responses import respond
 
@@ -74,7 +74,7 @@ def retrieve_response(
     response_id: str,
     request: Request,
     include: list[str] = Include,
-    tenant: TenantDep,
+    caller: ReaderDep,
     svc: ServicesDep,
 ):
     if "stream" in request.query_params:
@@ -84,17 +84,17 @@ def retrieve_response(
             code="unsupported_parameter",
         )
     include = include or request.query_params.getlist("include")
-    return respond(svc.responses.retrieve(tenant, response_id, include))
+    return respond(svc.responses.retrieve(caller, response_id, include))
 
 
 @router.delete("/{response_id}")
-def delete_response(*, response_id: str, tenant: TenantDep, svc: ServicesDep):
-    return respond(DeletedObject(id=svc.responses.delete(tenant, response_id), object="response"))
+def delete_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep):
+    return respond(DeletedObject(id=svc.responses.delete(caller, response_id), object="response"))
 
 
 @router.post("/{response_id}/cancel")
-def cancel_response(*, response_id: str, tenant: TenantDep, svc: ServicesDep):
-    svc.responses.cancel(tenant, response_id)
+def cancel_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep):
+    svc.responses.cancel(caller, response_id)
 
 
 @router.get("/{response_id}/input_items")
@@ -104,11 +104,11 @@ def list_input_items(
     request: Request,
     page: NewestFirstPage,
     include: list[str] = Include,
-    tenant: TenantDep,
+    caller: ReaderDep,
     svc: ServicesDep,
 ):
     include = include or request.query_params.getlist("include")
-    found = svc.responses.input_items(tenant, response_id, page, include)
+    found = svc.responses.input_items(caller, response_id, page, include)
     items = found.items  # stored item dicts, already in the SDK's ResponseItem shapes
     first, last = (items[0]["id"], items[-1]["id"]) if items else (None, None)
     return respond(CursorPage[dict](data=items, first_id=first, last_id=last, has_more=found.has_more))
