@@ -7,7 +7,7 @@ import pytest
 from vector_store_api.api.routes.responses import file_search_tool
 from vector_store_api.errors import InvalidRequest
 from vector_store_api.models.responses import CreateResponseRequest, ResponseObject
-from vector_store_api.services.responses import _input, _queries, _tool_choice
+from vector_store_api.services.response_input import input_of, model_queries, tool_choice_of
 
 
 def test_file_search_tool_defaults_are_filled():
@@ -43,11 +43,11 @@ def test_bad_tools(tools, param, code):
 
 
 def test_input_string_and_messages_are_normalised():
-    messages, items = _input("Hello?")
+    messages, items = input_of("Hello?")
     assert messages == [{"role": "user", "content": "Hello?"}]
     assert items[0]["type"] == "message" and items[0]["content"] == [{"type": "input_text", "text": "Hello?"}]
     assert items[0]["id"].startswith("msg_") and items[0]["status"] == "completed"
-    messages, items = _input(
+    messages, items = input_of(
         [
             {"role": "developer", "content": "Be brief."},
             {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi", "annotations": []}]},
@@ -71,7 +71,7 @@ def test_input_string_and_messages_are_normalised():
 )
 def test_bad_input(value, param):
     with pytest.raises(InvalidRequest) as caught:
-        _input(value)
+        input_of(value)
     assert caught.value.param == param
 
 
@@ -86,15 +86,15 @@ def test_bad_input(value, param):
     ],
 )
 def test_model_arguments(arguments, queries):
-    assert _queries(arguments) == queries
+    assert model_queries(arguments) == queries
 
 
 def test_tool_choice_forms():
     tool = file_search_tool([{"type": "file_search", "vector_store_ids": ["vs_a"]}])
     request = CreateResponseRequest.model_validate({"model": "m", "input": "x", "tool_choice": {"type": "file_search"}})
-    assert _tool_choice(request, tool) == ({"type": "file_search"}, True)
+    assert tool_choice_of(request, tool) == ({"type": "file_search"}, True)
     with pytest.raises(InvalidRequest) as caught:
-        _tool_choice(CreateResponseRequest.model_validate({"model": "m", "input": "x", "tool_choice": "required"}), None)
+        tool_choice_of(CreateResponseRequest.model_validate({"model": "m", "input": "x", "tool_choice": "required"}), None)
     assert caught.value.param == "tool_choice"
 
 

@@ -3,17 +3,18 @@
 `prepare` checks a request completely (fields, stores, scopes, the previous response, the model)
 before anything is produced, so every such error is a plain HTTP error, streaming or not. `run`
 then yields the stream events of one response (docs/responses-file-search.md §3); a non-streaming
-call consumes them and returns the final object. The model is offered `file_search` as a function (every model call streams);
-each call runs the search service over the tool's stores and the numbered results go back as a
-tool message; the answer's `[n]` markers become `file_citation` annotations (citations.py).
+call consumes them and returns the final object. The model is offered `file_search` as a
+function (every model call streams); each call runs the search service over the tool's stores and
+the numbered results go back as a tool message; the answer's `[n]` markers become `file_citation`
+annotations as it streams (response_run.py, citations.py). The raw request parts are read by
+response_input.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal
 
 from ..catalog.ports import ResponseRecords
@@ -31,7 +32,7 @@ from ..errors import (
     RateLimited,
     shown,
 )
-from ..ids import FILE_SEARCH_CALL_PREFIX, MESSAGE_PREFIX, RESPONSE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
+from ..ids import FILE_SEARCH_CALL_PREFIX, RESPONSE_PREFIX, VECTOR_STORE_PREFIX, new_id, now
 from ..models.common import Page, PageRequest
 from ..models.responses import (
     RESULTS_INCLUDE,
@@ -40,25 +41,30 @@ from ..models.responses import (
     FileSearchCall,
     FileSearchResult,
     FileSearchTool,
-    IncompleteDetails,
     OutputMessage,
-    OutputText,
     ResponseError,
     ResponseObject,
-    ResponseUsage,
     TextConfig,
 )
-from ..models.search import MAX_QUERIES, MAX_QUERY_CHARS, RankingOptions, SearchRequest
+from ..models.search import RankingOptions, SearchRequest
 from ..usage.recorder import UsageRecorder
-from .citations import Source, cite, settled_length
+from .citations import Source
 from .principal import Principal
+from .response_input import (
+    MAX_MODEL_QUERIES,
+    check_text_format,
+    input_of,
+    model_queries,
+    tool_choice_of,
+    unsupported_parameter,
+)
+from .response_run import AnswerStream, Event, ResponseRun
 from .search import SearchService
 from .vector_stores import VectorStoreService
 
 log = logging.getLogger(__name__)
 
 MAX_ITERATIONS = 5  # model turns per response; the last one is offered no tools
-MAX_MODEL_QUERIES = 5  # queries the model may ask for in one file_search call
 FALLBACK_QUERY_CHARS = 1000
 TOOL_NAME = "file_search"
 CITE_INSTRUCTION = (
@@ -87,9 +93,6 @@ FILE_SEARCH_FUNCTION: dict[str, Any] = {
     },
 }
 
-Event = dict[str, Any]
-
-
 @dataclass(frozen=True)
 class ResponsesConfig:
     max_tool_calls: int = 3
@@ -98,107 +101,6 @@ class ResponsesConfig:
     supports_tools: bool = True
     allowed_models: frozenset[str] = frozenset()  # empty: any
     default_model: str | None = None
-
-
-@dataclass
-class ResponseRun:
-    """One response being made: what `prepare` settled and what `run` accumulates."""
-
-    tenant_id: str
-    request: CreateResponseRequest
-    tool: FileSearchTool | None
-    upstream_model: str
-    system: str | None
-    conversation: list[dict[str, Any]]  # chat messages without the system one: what is stored
-    input_items: list[dict[str, Any]]
-    include_results: bool
-    store: bool
-    response: ResponseObject
-    max_searches: int
-    force_search: bool
-    sources: list[Source] = field(default_factory=list)
-    usage: ResponseUsage = field(default_factory=ResponseUsage)
-    error: BaseException | None = None
-    sequence: int = 0
-
-    def event(self, kind: str, **payload: Any) -> Event:
-        event = {"type": kind, **payload, "sequence_number": self.sequence}
-        self.sequence += 1
-        return event
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.response.shown(self.include_results).model_dump(mode="json")
-
-
-class _AnswerStream:
-    """The assistant message of one model turn, streamed as its text arrives. Text is held back only
-    while it may still end in a citation marker, so deltas never contain markers and their
-    concatenation is the final text; each annotation is announced once the text before it is out."""
-
-    def __init__(self, run: ResponseRun) -> None:
-        self._run = run
-        self._raw = ""
-        self._sent = 0  # characters of cited text sent as deltas
-        self._announced = 0  # annotations sent
-        self._message: OutputMessage | None = None
-        self._index = 0
-
-    @property
-    def started(self) -> bool:
-        return self._message is not None
-
-    def _ids(self) -> dict[str, Any]:
-        assert self._message is not None
-        return {"item_id": self._message.id, "output_index": self._index, "content_index": 0}
-
-    def _open(self) -> Iterator[Event]:
-        if self._message is not None:
-            return
-        run = self._run
-        self._message = OutputMessage(id=new_id(MESSAGE_PREFIX), status="in_progress", content=[])
-        self._index = len(run.response.output)
-        run.response.output.append(self._message)
-        yield run.event("response.output_item.added", output_index=self._index, item=self._message.model_dump(mode="json"))
-        yield run.event("response.content_part.added", **self._ids(), part=OutputText(text="").model_dump(mode="json"))
-
-    def feed(self, piece: str) -> Iterator[Event]:
-        self._raw += piece
-        if self._message is None and not self._raw.strip():
-            return  # whitespace before a tool call is no message
-        yield from self._open()
-        yield from self._send(settled_length(self._raw))
-
-    def _send(self, length: int) -> Iterator[Event]:
-        text, annotations = cite(self._raw[:length], self._run.sources)
-        if len(text) > self._sent:
-            yield self._run.event("response.output_text.delta", **self._ids(), delta=text[self._sent :], logprobs=[])
-            self._sent = len(text)
-        for annotation in annotations[self._announced :]:
-            yield self._run.event(
-                "response.output_text.annotation.added",
-                **self._ids(),
-                annotation_index=self._announced,
-                annotation=annotation.model_dump(mode="json"),
-            )
-            self._announced += 1
-
-    def finish(self, *, incomplete: bool, remember: bool) -> Iterator[Event]:
-        """Send the rest and close the message; `remember`: it ends the turn's conversation."""
-        run = self._run
-        yield from self._open()
-        yield from self._send(len(self._raw))
-        text, annotations = cite(self._raw, run.sources)
-        assert self._message is not None
-        part = OutputText(text=text, annotations=annotations)
-        self._message.content = [part]
-        self._message.status = "incomplete" if incomplete else "completed"
-        if incomplete:
-            run.response.incomplete_details = IncompleteDetails(reason="max_output_tokens")
-        yield run.event("response.output_text.done", **self._ids(), text=text, logprobs=[])
-        yield run.event("response.content_part.done", **self._ids(), part=part.model_dump(mode="json"))
-        yield run.event("response.output_item.done", output_index=self._index, item=self._message.model_dump(mode="json"))
-        if remember:
-            run.conversation.append({"role": "assistant", "content": text})
 
 
 class ResponsesService:
@@ -225,12 +127,12 @@ class ResponsesService:
         tenant_id: str = caller.project_id  # type: ignore[assignment]  # project keys always have one
         for name in UNSUPPORTED_PARAMETERS:
             if getattr(request, name) is not None:
-                raise _unsupported_parameter(name)
+                raise unsupported_parameter(name)
         if request.background:
-            raise _unsupported_parameter("background")
-        tool_choice, force = _tool_choice(request, tool)
-        _check_text(request.text)
-        conversation, input_items = _input(request.input)
+            raise unsupported_parameter("background")
+        tool_choice, force = tool_choice_of(request, tool)
+        check_text_format(request.text)
+        conversation, input_items = input_of(request.input)
         if tool is not None:
             self._check_stores(tenant_id, caller, tool)
         history: list[dict[str, Any]] = []
@@ -420,7 +322,7 @@ class ResponsesService:
                 if skip:
                     content = SKIPPED if call.name == TOOL_NAME else f"Unknown tool '{shown(call.name)}'."
                 else:
-                    queries = _queries(call.arguments) or [_last_user_text(run)]
+                    queries = model_queries(call.arguments) or [_last_user_text(run)]
                     content = yield from self._tool_search(run, queries)
                     searches += 1
                 run.conversation.append({"role": "tool", "tool_call_id": call.id, "content": content})
@@ -455,7 +357,7 @@ class ResponsesService:
         if tools and request.parallel_tool_calls is not None:
             options["parallel_tool_calls"] = request.parallel_tool_calls
         tool_choice: str | dict[str, Any] = {"type": "function", "function": {"name": TOOL_NAME}} if force else "auto"
-        answer = _AnswerStream(run)
+        answer = AnswerStream(run)
         reply: ChatReply | None = None
         for piece in self._chat.stream(
             run.upstream_model,
@@ -593,122 +495,8 @@ class ResponsesService:
         return stored if all(caller.may_use_store(store) for store in searched) else None
 
 
-# ------------------------------------------------------------------------------ request parts
-def _unsupported_parameter(name: str) -> InvalidRequest:
-    return InvalidRequest(f"'{name}' is not supported by this server.", param=name, code="unsupported_parameter")
-
-
-def _unsupported_value(message: str, param: str) -> InvalidRequest:
-    return InvalidRequest(message, param=param, code="unsupported_value")
-
-
 def _response_not_found(response_id: str) -> NotFound:
     return NotFound(f"Response with id '{shown(response_id)}' not found.")
-
-
-def _tool_choice(request: CreateResponseRequest, tool: FileSearchTool | None) -> tuple[str | dict[str, Any], bool]:
-    """The echoed tool_choice, and whether the first model turn must search."""
-    choice = request.tool_choice
-    if isinstance(choice, dict):
-        if choice.get("type") != "file_search":
-            raise _unsupported_value(
-                "Only 'none', 'auto', 'required' and {\"type\": \"file_search\"} are supported for tool_choice.",
-                "tool_choice",
-            )
-        choice = {"type": "file_search"}
-    forced = choice == "required" or isinstance(choice, dict)
-    if forced and tool is None:
-        raise InvalidRequest("tool_choice requires a file_search tool in 'tools'.", param="tool_choice", code="invalid_value")
-    return choice, forced
-
-
-def _check_text(text: dict[str, Any] | None) -> None:
-    fmt = (text or {}).get("format")
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
-    if fmt is not None and kind != "text":
-        raise _unsupported_value(f"Text format '{shown(str(kind))}' is not supported; only 'text'.", "text.format.type")
-
-
-_ROLES = {"user", "system", "developer", "assistant"}
-
-
-def _input(value: str | list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(chat messages, the input items as stored and listed) of a request's `input`."""
-    if isinstance(value, str):
-        if not value.strip():
-            raise InvalidRequest("Invalid 'input': must not be empty.", param="input", code="invalid_value")
-        value = [{"role": "user", "content": value}]
-    if not value:
-        raise InvalidRequest("Invalid 'input': must not be an empty list.", param="input", code="invalid_value")
-    messages: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    for i, item in enumerate(value):
-        kind = item.get("type", "message")
-        if kind == "file_search_call":  # replayed from an earlier output: listed, never re-run
-            if not isinstance(item.get("id"), str) or not isinstance(item.get("queries"), list):
-                raise InvalidRequest(
-                    f"Invalid 'input[{i}]': a file_search_call needs 'id' and 'queries'.",
-                    param=f"input[{i}]",
-                    code="invalid_value",
-                )
-            items.append({"status": "completed", "results": None, **item})
-            continue
-        if kind != "message":
-            raise _unsupported_value(f"Input item type '{shown(str(kind))}' is not supported.", f"input[{i}].type")
-        role = item.get("role")
-        if role not in _ROLES:
-            raise InvalidRequest(
-                f"Invalid 'input[{i}].role': expected one of user, system, developer, assistant.",
-                param=f"input[{i}].role",
-                code="invalid_value",
-            )
-        texts = _content_texts(item.get("content"), i, assistant=role == "assistant")
-        messages.append({"role": "system" if role == "developer" else role, "content": "\n".join(texts)})
-        item_id = item.get("id") if isinstance(item.get("id"), str) else new_id(MESSAGE_PREFIX)
-        if role == "assistant":
-            content = [{"type": "output_text", "text": t, "annotations": [], "logprobs": []} for t in texts]
-        else:
-            content = [{"type": "input_text", "text": t} for t in texts]
-        items.append({"id": item_id, "type": "message", "role": role, "status": "completed", "content": content})
-    return messages, items
-
-
-def _content_texts(content: Any, i: int, *, assistant: bool) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    if not isinstance(content, list) or not content:
-        raise InvalidRequest(
-            f"Invalid 'input[{i}].content': expected a string or a list of content parts.",
-            param=f"input[{i}].content",
-            code="invalid_value",
-        )
-    texts = []
-    allowed = {"input_text", "output_text"} if assistant else {"input_text"}
-    for j, part in enumerate(content):
-        kind = part.get("type") if isinstance(part, dict) else None
-        if kind not in allowed or not isinstance(part.get("text"), str):
-            raise _unsupported_value(
-                f"Content type '{shown(str(kind))}' is not supported; only {' and '.join(sorted(allowed))}.",
-                f"input[{i}].content[{j}].type",
-            )
-        texts.append(part["text"])
-    return texts
-
-
-def _queries(arguments: str) -> list[str]:
-    """The model's `queries` (or OGX's `query`); arguments that are not JSON are one query."""
-    try:
-        parsed = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
-        parsed = arguments
-    raw: Any
-    if isinstance(parsed, dict):
-        raw = parsed.get("queries", parsed.get("query", []))
-    else:
-        raw = parsed
-    values = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-    queries = [str(q)[:MAX_QUERY_CHARS] for q in values if str(q).strip()]
-    return queries[: min(MAX_MODEL_QUERIES, MAX_QUERIES)]
 
 
 def _last_user_text(run: ResponseRun) -> str:
