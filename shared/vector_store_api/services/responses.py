@@ -93,6 +93,7 @@ FILE_SEARCH_FUNCTION: dict[str, Any] = {
     },
 }
 
+
 @dataclass(frozen=True)
 class ResponsesConfig:
     max_tool_calls: int = 3
