@@ -251,6 +251,20 @@ def test_stream_request_errors_are_plain_http_errors(corpus):
             list(stream)
 
 
+def test_a_client_leaving_stops_the_models_stream(corpus, api, chat):
+    client, store_id, _ = corpus
+    body = {"model": "slow-stream", "input": "volcano", "stream": True, "tools": [file_search([store_id])]}
+    before = chat.streams_abandoned
+    started = time.monotonic()
+    with httpx.Client(base_url=api.base_url, headers={"Authorization": f"Bearer {client.api_key}"}, timeout=30) as http:
+        with http.stream("POST", "/v1/responses", json=body) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: ") and '"response.output_text.delta"' in line:
+                    break  # the answer has begun streaming (it would take about a minute): leave
+    wait_until(lambda: chat.streams_abandoned > before, timeout=10, what="the model's stream to be closed")
+    assert time.monotonic() - started < 10
+
+
 # ------------------------------------------------------------------- chaining and storage
 def test_previous_response_id_continues_the_conversation(corpus, chat):
     client, store_id, _ = corpus

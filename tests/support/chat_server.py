@@ -32,7 +32,9 @@ CHAOS = {
     "bad-key": "answers 401, quoting the key it was sent",
     "length": "answers with finish_reason 'length'",
     "loop": "calls file_search on every turn it is offered it, twice in parallel",
+    "slow-stream": "streams a long answer, one chunk every STREAM_PAUSE_SECONDS",
 }
+STREAM_PAUSE_SECONDS = 0.2
 SLOW_SECONDS = 5.0
 RESULT_LINE = re.compile(r"^\[(\d+)\] (.+) \((file-[^)]+)\), score ")
 
@@ -95,6 +97,7 @@ def stream_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
 class ChatServer:
     def __init__(self, port: int = 0) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.streams_abandoned = 0  # streamed answers whose client closed the connection before the end
         self.authorizations: list[str] = []
         server = self
 
@@ -121,10 +124,16 @@ class ChatServer:
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.end_headers()
-                for chunk in stream_chunks(completion):
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
-                self.wfile.write(b"data: [DONE]\n\n")
+                slow = completion["model"] == "slow-stream"
+                try:
+                    for chunk in stream_chunks(completion):
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                        if slow:
+                            time.sleep(STREAM_PAUSE_SECONDS)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    server.streams_abandoned += 1
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
@@ -189,6 +198,8 @@ class ChatServer:
             finish, completion_tokens = "tool_calls", 12
         else:
             content = answer_for(messages)
+            if model == "slow-stream":
+                content = " ".join([content] * 40)
             message = {"role": "assistant", "content": content}
             finish, completion_tokens = ("length" if model == "length" else "stop"), len(content) // 4 + 1
         return (

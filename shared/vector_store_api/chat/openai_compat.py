@@ -87,11 +87,14 @@ class OpenAIChatBackend:
             chunks = client.chat.completions.create(**body)
         self._breaker.succeeded()
         reply = _ReplyBuilder()
-        with self._upstream(model, bool(tools), timeout):
-            for chunk in chunks:
-                text = reply.add(chunk)
-                if text:
-                    yield text
+        try:
+            with self._upstream(model, bool(tools), timeout):
+                for chunk in chunks:
+                    text = reply.add(chunk)
+                    if text:
+                        yield text
+        finally:  # also when the caller stops early (its client left): the upstream stops generating
+            chunks.close()
         yield reply.build()
 
     @contextmanager

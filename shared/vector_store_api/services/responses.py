@@ -47,6 +47,7 @@ from ..models.responses import (
     TextConfig,
 )
 from ..models.search import RankingOptions, SearchRequest
+from ..request_budget import ClientDisconnected, checkpoint, current_budget
 from ..usage.recorder import UsageRecorder
 from .citations import Source
 from .principal import Principal
@@ -230,7 +231,7 @@ class ResponsesService:
         deadline = self._clock() + self._config.time_budget_seconds
         try:
             yield from self._generate(run, deadline)
-        except (APIError, DependencyDown, ToolsRefused) as error:
+        except (APIError, DependencyDown, ToolsRefused, ClientDisconnected) as error:
             run.error = error if not isinstance(error, ToolsRefused) else BadGateway(str(error))
         except Exception as error:  # a defect: the stream still ends with its terminal event
             log.exception("response %s failed", run.response.id)
@@ -339,7 +340,11 @@ class ResponsesService:
         """One model call, its answer streamed as it arrives; returns the reply. Text said in a turn
         that calls the tool is kept as a message of its own."""
         assert self._chat is not None  # prepare() refused the request otherwise
+        checkpoint()  # the request's own budget (REQUEST_TIMEOUT_SECONDS until the answer starts; a client gone)
         remaining = deadline - self._clock()
+        request_remaining = current_budget().remaining()
+        if request_remaining is not None:
+            remaining = min(remaining, request_remaining)
         if remaining <= 0:
             raise GatewayTimeout(
                 f"The response took longer than its time budget ({self._config.time_budget_seconds:.0f} s).",
@@ -371,6 +376,7 @@ class ResponsesService:
             if isinstance(piece, ChatReply):
                 reply = piece
             else:
+                checkpoint()  # a client that left stops the model's stream here
                 yield from answer.feed(piece)
         if reply is None:
             raise BadGateway("The model's answer ended early.", code="server_error")
