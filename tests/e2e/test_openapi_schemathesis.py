@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from tests.support.admin import new_project
+from tests.support.chat_server import ChatServer
 from tests.support.servers import ServerProcess, serve
 
 MAX_EXAMPLES = 25
@@ -45,9 +46,19 @@ ADMIN_KEY = "sk-admin-schemathesis-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A server of its own: generated requests create, change and delete what they like."""
-    yield from serve(tmp_path_factory.mktemp("server-schemathesis"), ADMIN_API_KEY=ADMIN_KEY)
+def chat() -> Iterator[ChatServer]:
+    server = ChatServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory, chat: ChatServer) -> Iterator[ServerProcess]:
+    """A server of its own: generated requests create, change and delete what they like. /v1/responses
+    generates with the tests' chat server, so its answers are checked too (not only its errors)."""
+    yield from serve(
+        tmp_path_factory.mktemp("server-schemathesis"), ADMIN_API_KEY=ADMIN_KEY, CHAT_COMPLETIONS_BASE_URL=chat.base_url
+    )
 
 
 @pytest.fixture(scope="module")

@@ -44,9 +44,11 @@ _ERROR_DESCRIPTIONS = {
     404: "No such object (or it belongs to another project).",
     429: "A rate limit (`type` `requests`) or a quota (`type` `insufficient_quota`) was reached.",
     500: "The server had an error (no internals are shown).",
+    502: "The model endpoint behind /v1/responses failed (its 5xx, or it refused the server's credentials).",
     503: "A dependency (database, OpenSearch, embeddings endpoint) is unavailable, or the server is shutting "
     "down; retry after `Retry-After`.",
-    504: "The request ran past its time budget (REQUEST_TIMEOUT_SECONDS) and its work was stopped.",
+    504: "The request ran past its time budget (REQUEST_TIMEOUT_SECONDS), or the model endpoint behind"
+    " /v1/responses did not answer in time.",
 }
 _RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {

@@ -25,6 +25,8 @@ Includable = Literal[
     "reasoning.encrypted_content",
 ]
 Number = Union[StrictInt, StrictFloat]
+# What OpenAI's schema allows for the fields this subset refuses (an id, an object, a list of objects).
+Refused = Union[StrictStr, dict[str, Any], list[dict[str, Any]], None]
 
 
 # ------------------------------------------------------------------------------------- request
@@ -78,12 +80,12 @@ class CreateResponseRequest(RequestModel):
     top_logprobs: StrictInt | None = None
     stream_options: dict[str, Any] | None = None
     # Refused with `unsupported_parameter` when given (present in OpenAI's schema, not in this subset).
-    conversation: Any = None
-    prompt: Any = None
-    context_management: Any = None
-    moderation: Any = None
-    access_programs: Any = None
-    image: Any = None
+    conversation: Refused = None
+    prompt: Refused = None
+    context_management: Refused = None
+    moderation: Refused = None
+    access_programs: Refused = None
+    image: Refused = None
 
 
 UNSUPPORTED_PARAMETERS = ("conversation", "prompt", "context_management", "moderation", "access_programs", "image")
@@ -118,7 +120,7 @@ class OutputText(ResponseModel):
     type: Literal["output_text"] = "output_text"
     text: str
     annotations: list[FileCitation] = Field(default_factory=list)
-    logprobs: list[Any] = Field(default_factory=list)
+    logprobs: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class OutputMessage(ResponseModel):
@@ -220,6 +222,16 @@ class ResponseObject(ResponseModel):
     @property
     def output_text(self) -> str:
         return "".join(part.text for item in self.output if isinstance(item, OutputMessage) for part in item.content)
+
+
+class ResponseItemList(ResponseModel):
+    """`GET /v1/responses/{id}/input_items`: the stored input items, in the SDK's ResponseItem shapes."""
+
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 class DeletedResponse(ResponseModel):

@@ -10,13 +10,23 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from ...errors import InvalidRequest
-from ...models.common import CursorPage, DeletedObject
-from ...models.responses import CreateResponseRequest, FileSearchTool
-from ..deps import NewestFirstPage, ReaderDep, ServicesDep, json_body, rate_limit, reader
+from ...models.responses import CreateResponseRequest, DeletedResponse, FileSearchTool, ResponseItemList, ResponseObject
+from ..deps import JsonBody, NewestFirstPage, ReaderDep, ServicesDep, rate_limit, reader
 from ..errors import validation_error
+from ..openapi import COMMON_ERRORS, NOT_FOUND, error_responses
 from ..responses import respond
 
-router = APIRouter(prefix="/v1/responses", tags=["responses"], dependencies=[Depends(reader), Depends(rate_limit)])
+router = APIRouter(
+    prefix="/v1/responses",
+    tags=["responses"],
+    dependencies=[Depends(reader), Depends(rate_limit)],
+    responses=COMMON_ERRORS,
+)
+# `stream: true` answers server-sent events; the model endpoint's failures are 502s (and 504s).
+CREATED = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string", "description": "Response stream events"}}}},
+    **error_responses(404, 502),
+}
 
 # The SDK sends list query parameters in bracket form (`include[]=...`); plain repeats work too.
 Include = Query(default_factory=list, alias="include[]")
@@ -50,10 +60,10 @@ def _sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
         yield f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
-@router.post("")
+@router.post("", response_model=ResponseObject, responses=CREATED)
 def create_response(
     *,
-    body: CreateResponseRequest = Depends(json_body(CreateResponseRequest)),
+    body: CreateResponseRequest = Depends(JsonBody(CreateResponseRequest)),
     caller: ReaderDep,
     svc: ServicesDep,
 ):
@@ -68,7 +78,7 @@ def create_response(
     return respond(svc.responses.create(caller, body, tool))
 
 
-@router.get("/{response_id}")
+@router.get("/{response_id}", response_model=ResponseObject, responses=NOT_FOUND)
 def retrieve_response(
     *,
     response_id: str,
@@ -87,17 +97,17 @@ def retrieve_response(
     return respond(svc.responses.retrieve(caller, response_id, include))
 
 
-@router.delete("/{response_id}")
+@router.delete("/{response_id}", response_model=DeletedResponse, responses=NOT_FOUND)
 def delete_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep):
-    return respond(DeletedObject(id=svc.responses.delete(caller, response_id), object="response"))
+    return respond(DeletedResponse(id=svc.responses.delete(caller, response_id)))
 
 
-@router.post("/{response_id}/cancel")
+@router.post("/{response_id}/cancel", response_model=ResponseObject, responses=NOT_FOUND)
 def cancel_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep):
     svc.responses.cancel(caller, response_id)
 
 
-@router.get("/{response_id}/input_items")
+@router.get("/{response_id}/input_items", response_model=ResponseItemList, responses=NOT_FOUND)
 def list_input_items(
     *,
     response_id: str,
@@ -111,4 +121,4 @@ def list_input_items(
     found = svc.responses.input_items(caller, response_id, page, include)
     items = found.items  # stored item dicts, already in the SDK's ResponseItem shapes
     first, last = (items[0]["id"], items[-1]["id"]) if items else (None, None)
-    return respond(CursorPage[dict](data=items, first_id=first, last_id=last, has_more=found.has_more))
+    return respond(ResponseItemList(data=items, first_id=first, last_id=last, has_more=found.has_more))
