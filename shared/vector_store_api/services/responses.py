@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Generator, Iterator, Literal
 
 from ..catalog.ports import ResponseRecords
 from ..catalog.responses import StoredResponse
@@ -336,7 +336,7 @@ class ResponsesService:
 
     def _turn(
         self, run: ResponseRun, messages: list[dict[str, Any]], tools: bool, force: bool, deadline: float
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, ChatReply]:
         """One model call, its answer streamed as it arrives; returns the reply. Text said in a turn
         that calls the tool is kept as a message of its own."""
         assert self._chat is not None  # prepare() refused the request otherwise
@@ -394,12 +394,12 @@ class ResponsesService:
         return reply
 
     # ----------------------------------------------------------------------------------- search
-    def _fallback_search(self, run: ResponseRun) -> Iterator[Event]:
+    def _fallback_search(self, run: ResponseRun) -> Generator[Event, None, str]:
         """A model without tool calling: one search with the last user message, as a system note."""
         block: str = yield from self._tool_search(run, [_last_user_text(run)])
         return block
 
-    def _tool_search(self, run: ResponseRun, queries: list[str]) -> Iterator[Event]:
+    def _tool_search(self, run: ResponseRun, queries: list[str]) -> Generator[Event, None, str]:
         """One file_search call: its events, and the tool message content (numbered results)."""
         assert run.tool is not None
         item = FileSearchCall(id=new_id(FILE_SEARCH_CALL_PREFIX), status="in_progress", queries=[], results=None)
@@ -469,7 +469,7 @@ class ResponsesService:
         self._stored(caller, response_id)
         raise InvalidRequest("Only background responses can be cancelled.", param="response_id")
 
-    def input_items(self, caller: Principal, response_id: str, page: PageRequest, include: list[str]) -> Page:
+    def input_items(self, caller: Principal, response_id: str, page: PageRequest, include: list[str]) -> Page[dict[str, Any]]:
         """The request's own input items (not inherited history), newest first unless `order=asc`."""
         items = list(self._stored(caller, response_id).input_items)
         if RESULTS_INCLUDE not in include:

@@ -6,7 +6,7 @@ import json
 from typing import Any, Iterator
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 
 from ...errors import InvalidRequest
@@ -66,7 +66,7 @@ def create_response(
     body: CreateResponseRequest = Depends(JsonBody(CreateResponseRequest)),
     caller: ReaderDep,
     svc: ServicesDep,
-):
+) -> Response:
     tool = file_search_tool(body.tools)
     if body.stream:
         run = svc.responses.prepare(caller, body, tool)  # every request error before the stream starts
@@ -86,7 +86,7 @@ def retrieve_response(
     include: list[str] = Include,
     caller: ReaderDep,
     svc: ServicesDep,
-):
+) -> Response:
     if "stream" in request.query_params:
         raise InvalidRequest(
             "'stream' is not supported on retrieve: responses here are never background responses.",
@@ -98,13 +98,14 @@ def retrieve_response(
 
 
 @router.delete("/{response_id}", response_model=DeletedResponse, responses=NOT_FOUND)
-def delete_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep):
+def delete_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep) -> Response:
     return respond(DeletedResponse(id=svc.responses.delete(caller, response_id)))
 
 
 @router.post("/{response_id}/cancel", response_model=ResponseObject, responses=NOT_FOUND)
-def cancel_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep):
-    svc.responses.cancel(caller, response_id)
+def cancel_response(*, response_id: str, caller: ReaderDep, svc: ServicesDep) -> Response:
+    svc.responses.cancel(caller, response_id)  # always raises: no background responses here
+    raise AssertionError("unreachable")
 
 
 @router.get("/{response_id}/input_items", response_model=ResponseItemList, responses=NOT_FOUND)
@@ -116,7 +117,7 @@ def list_input_items(
     include: list[str] = Include,
     caller: ReaderDep,
     svc: ServicesDep,
-):
+) -> Response:
     include = include or request.query_params.getlist("include")
     found = svc.responses.input_items(caller, response_id, page, include)
     items = found.items  # stored item dicts, already in the SDK's ResponseItem shapes
