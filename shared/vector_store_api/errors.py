@@ -177,3 +177,10 @@ class UnsupportedFile(IngestError):
 
 class InvalidFile(IngestError):
     code = "invalid_file"
+
+
+def file_too_large(max_bytes: int, size: int | None = None) -> InvalidRequest:
+    """OpenAI's 400 for an upload over the per-file limit ("File is too large."), naming the limit."""
+    limit = f"{max_bytes / (1 << 20):g} MB ({max_bytes} bytes)" if max_bytes >= 1 << 20 else f"{max_bytes} bytes"
+    found = f" This file has {size} bytes." if size is not None else ""
+    return InvalidRequest(f"File is too large. The maximum file size is {limit}.{found}", param="file")

@@ -11,7 +11,7 @@ from typing import BinaryIO, Callable, Iterator, Sequence, cast
 from ..blobstore.base import BlobStore
 from ..catalog.ports import FileRecords
 from ..catalog.records import StoredFile
-from ..errors import InvalidRequest, PermissionDenied, not_found, shown
+from ..errors import InvalidRequest, PermissionDenied, file_too_large, not_found, shown
 from ..ids import FILE_PREFIX, check_id, new_id, now
 from ..models.common import Page, PageRequest
 from ..models.files import (
@@ -28,13 +28,6 @@ from ..vector_index.base import StoreRef, VectorIndexes
 from .limits import Limits, quota_checked
 
 log = logging.getLogger(__name__)
-
-
-def file_too_large(max_bytes: int, size: int | None = None) -> InvalidRequest:
-    """OpenAI's 400 for an upload over the per-file limit ("File is too large."), naming the limit."""
-    shown = f"{max_bytes / (1 << 20):g} MB ({max_bytes} bytes)" if max_bytes >= 1 << 20 else f"{max_bytes} bytes"
-    found = f" This file has {size} bytes." if size is not None else ""
-    return InvalidRequest(f"File is too large. The maximum file size is {shown}.{found}", param="file")
 
 
 def _checked(chunks: Iterator[bytes]) -> Iterator[bytes]:

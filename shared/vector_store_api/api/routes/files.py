@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from starlette.types import Message, Receive
 
-from ...errors import InvalidRequest
+from ...errors import InvalidRequest, file_too_large
 from ...models.common import PageRequest
 from ...models.files import (
     FILE_EXPIRY_MAX_SECONDS,
@@ -18,7 +18,6 @@ from ...models.files import (
     FileList,
     FileObject,
 )
-from ...services.files import file_too_large
 from ..deps import FileIdPath, ReaderDep, ServicesDep, TenantDep, WriterDep, rate_limit, reader, services, writer
 from ..errors import RaisedInBody
 from ..openapi import BINARY_CONTENT, COMMON_ERRORS, NOT_FOUND
