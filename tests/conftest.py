@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
+from tests.support.chat_server import ChatServer
 from tests.support.paths import MODEL_DIR, use_shared_tiktoken_cache
 from tests.support.sdk import http_client, make_client
 from tests.support.servers import ADMIN_API_KEY, ServerProcess, serve
@@ -101,3 +103,12 @@ def http(server):
     """Raw HTTP for what the SDK cannot send (malformed JSON, missing auth...), with a fresh tenant."""
     with http_client(server) as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+def chat() -> Iterator[ChatServer]:
+    """The tests' deterministic OpenAI-compatible chat server (the upstream model), one per module:
+    what a module's tests assert about the requests it saw stays theirs."""
+    server = ChatServer().start()
+    yield server
+    server.stop()

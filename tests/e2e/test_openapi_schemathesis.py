@@ -46,13 +46,6 @@ ADMIN_KEY = "sk-admin-schemathesis-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def chat() -> Iterator[ChatServer]:
-    server = ChatServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory: pytest.TempPathFactory, chat: ChatServer) -> Iterator[ServerProcess]:
     """A server of its own: generated requests create, change and delete what they like. /v1/responses
     generates with the tests' chat server, so its answers are checked too (not only its errors)."""

@@ -19,7 +19,6 @@ import openai
 import pytest
 from openai import OpenAI
 from tests.support.admin import admin_http, create_project_key, new_project
-from tests.support.chat_server import ChatServer
 from tests.support.sdk import assert_error_body, attach_text_completed, make_client, wait_until
 from tests.support.servers import ADMIN_API_KEY, ServerProcess, free_port, serve
 
@@ -27,13 +26,6 @@ UPSTREAM_KEY = "sk-upstream-" + uuid.uuid4().hex
 VOLCANO = "Volcano lava flows down the crater. Ash clouds rise over the caldera after every eruption."
 BAKERY = "The bakery kneads sourdough before dawn. Croissants proof overnight beside rye loaves."
 ORCHARD = "The orchard yields apples and pears. Cherries ripen on pruned trees in early summer."
-
-
-@pytest.fixture(scope="module")
-def chat() -> Iterator[ChatServer]:
-    server = ChatServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 from service_harness import ManualQueue, close_services, ingest, new_store, new_tenant, service_settings
-from tests.support.chat_server import ChatServer
 
 from vector_store_api.container import Services, build_services
 from vector_store_api.errors import DependencyDown
 from vector_store_api.models.responses import CreateResponseRequest, FileSearchTool
 from vector_store_api.services.principal import Principal
-
-
-@pytest.fixture(scope="module")
-def chat() -> Iterator[ChatServer]:
-    server = ChatServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
